@@ -1,0 +1,130 @@
+// Sigmoid and tanh, vectorised, finite for every finite input.
+//
+// Both reduce to e = exp(-z) with z >= 0, so exp never overflows:
+//   sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) for x < 0,   e = exp(-|x|)
+//   tanh(x)    = sign(x) * (1-e)/(1+e),                  e = exp(-2|x|)
+// exp(x), x in [-87, 0]: x = n*ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor
+// polynomial (truncation r^7/7! * e^r <= 1.7e-7 relative), 2^n built in the exponent bits.
+// Measured max abs error against float64 (test/activations.test.ts): about 1.2e-7 for sigmoid,
+// 2.4e-7 for tanh, inside the required 1e-6. NaN propagates; +-Inf give the limits.
+import { madd, f4 } from "./vec";
+
+// log2(e), and ln2 split into a high part with few mantissa bits plus a correction so that
+// n*LN2_HI is exact for |n| <= 126 (Cody-Waite reduction; the split is Cephes' expf constants).
+@inline const LOG2E: f32 = 1.44269504088896341;
+@inline const LN2_HI: f32 = 0.693359375;
+@inline const LN2_LO: f32 = -2.12194440e-4;
+// exp(-87) ~ 1.6e-38 is still a normal float; below it 2^n would leave the exponent range.
+@inline const EXP_MIN: f32 = -87.0;
+// Taylor coefficients 1/k!.
+@inline const C2: f32 = 0.5;
+@inline const C3: f32 = 0.16666666666666666;
+@inline const C4: f32 = 0.041666666666666664;
+@inline const C5: f32 = 0.008333333333333333;
+@inline const C6: f32 = 0.001388888888888889;
+
+/** exp(x) for x <= 0, four lanes. */
+@inline export function exp_neg_v(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(EXP_MIN));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  let r = madd(n, f32x4.splat(-LN2_HI), x);
+  r = madd(n, f32x4.splat(-LN2_LO), r);
+  let p = madd(f32x4.splat(C6), r, f32x4.splat(C5));
+  p = madd(p, r, f32x4.splat(C4));
+  p = madd(p, r, f32x4.splat(C3));
+  p = madd(p, r, f32x4.splat(C2));
+  p = madd(p, r, f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/** exp(x) for x <= 0, scalar: the same math as exp_neg_v, without fusion. */
+@inline export function exp_neg(x: f32): f32 {
+  x = max<f32>(x, EXP_MIN);
+  const n = nearest<f32>(x * LOG2E);
+  let r = x - n * LN2_HI;
+  r = r - n * LN2_LO;
+  let p = C6 * r + C5;
+  p = p * r + C4;
+  p = p * r + C3;
+  p = p * r + C2;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  return p * reinterpret<f32>((<i32>n + 127) << 23);
+}
+
+@inline export function sigmoid_v(x: v128): v128 {
+  const e = exp_neg_v(f32x4.neg(f32x4.abs(x)));
+  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
+}
+
+@inline export function sigmoid(x: f32): f32 {
+  const e = exp_neg(-abs<f32>(x));
+  const s: f32 = 1.0 / (1.0 + e);
+  return x >= 0 ? s : e * s;
+}
+
+@inline export function tanh_v(x: v128): v128 {
+  const e = exp_neg_v(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.0)));
+  const t = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
+  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+}
+
+@inline export function tanh(x: f32): f32 {
+  const e = exp_neg(-2.0 * abs<f32>(x));
+  return copysign<f32>((1.0 - e) / (1.0 + e), x);
+}
+
+// ---- elementwise kernels over n floats (in place allowed: out == x) --------------------------
+
+/** out[n] = sigmoid(x[n]). */
+export function sigmoid_forward(out: usize, x: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + f4(i), sigmoid_v(v128.load(x + f4(i))));
+  }
+  for (; i < n; i++) store<f32>(out + f4(i), sigmoid(load<f32>(x + f4(i))));
+}
+
+/** dx[n] = dy * s * (1 - s), from the saved output s = sigmoid(x). */
+export function sigmoid_backward(dx: usize, dy: usize, s: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1.0);
+    for (; i + 4 <= n; i += 4) {
+      const sv = v128.load(s + f4(i));
+      v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.mul(sv, f32x4.sub(one, sv))));
+    }
+  }
+  for (; i < n; i++) {
+    const sv = load<f32>(s + f4(i));
+    store<f32>(dx + f4(i), load<f32>(dy + f4(i)) * (sv * (1.0 - sv)));
+  }
+}
+
+/** out[n] = tanh(x[n]). */
+export function tanh_forward(out: usize, x: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + f4(i), tanh_v(v128.load(x + f4(i))));
+  }
+  for (; i < n; i++) store<f32>(out + f4(i), tanh(load<f32>(x + f4(i))));
+}
+
+/** dx[n] = dy * (1 - t^2), from the saved output t = tanh(x). */
+export function tanh_backward(dx: usize, dy: usize, t: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1.0);
+    for (; i + 4 <= n; i += 4) {
+      const tv = v128.load(t + f4(i));
+      v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.sub(one, f32x4.mul(tv, tv))));
+    }
+  }
+  for (; i < n; i++) {
+    const tv = load<f32>(t + f4(i));
+    store<f32>(dx + f4(i), load<f32>(dy + f4(i)) * (1.0 - tv * tv));
+  }
+}

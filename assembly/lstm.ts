@@ -1,0 +1,122 @@
+// A whole sequence through one layer and one direction.
+// Shapes: T steps, B batch, In layer input, H hidden, Hout = projSize or H, G = 4H.
+// Memory is time-major: x[T][B][In], y[T][B][ldy] (this direction's Hout columns).
+// Internal weight layouts are transposed from PyTorch's so every product is an NN or TN GEMM:
+//   wih [In,G], whh [Hout,G], whr [H,Hout] (forward); backward takes PyTorch-layout copies.
+// Only the recurrent product h·W_hh (and the projection) stays inside the time loop; the input
+// projection, dW_ih, dW_hh, dW_hr and dx are each one GEMM over all T·B rows.
+import { f4, active, copy_rows } from "./vec";
+import { gemm, bias_rows, colsum_add } from "./gemm";
+import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
+
+/**
+ * y [T,B,ldy]     out: h_t for this direction (padded steps 0).
+ * h [B,Hout], c [B,H]   in: h0, c0; out: hn, cn (the state after each row's last valid step).
+ * act [T,B,G]     out: post-activations i, f, g, o.
+ * cs, cp [T,B,H], hp [T,B,Hout]  out: c_t, c_{t-1}, h_{t-1} saved for backward, or 0 to skip.
+ * m               projection only: m = o⊙tanh(c_t) [T,B,H] with time stride mts floats
+ *                 (mts = 0: one [B,H] scratch reused every step). Ignored when whr = 0.
+ * x [T,B,ldx]     layer input.
+ * wih [In,G], whh [Hout,G], bih, bhh [G], whr [H,Hout] or 0, pi/pf/po [H] or pi = 0.
+ * lengths i32 [B] or 0. reverse: run t = T-1 .. 0.
+ */
+export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
+                             cs: usize, cp: usize, hp: usize, m: usize, mts: i32,
+                             x: usize, ldx: i32,
+                             wih: usize, whh: usize, bih: usize, bhh: usize, whr: usize,
+                             pi: usize, pf: usize, po: usize, lengths: usize,
+                             T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+  const G = 4 * H, TB = T * B;
+  bias_rows(act, bih, bhh, TB, G);
+  gemm(act, x, wih, TB, G, In, ldx, 1, G, G, true);
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const at = act + f4(t * B * G), yt = y + f4(t * B * ldy);
+    if (hp != 0) copy_rows(hp + f4(t * B * Hout), Hout, h, Hout, B, Hout);
+    if (cp != 0) copy_rows(cp + f4(t * B * H), H, c, H, B, H);
+    gemm(at, h, whh, B, G, Hout, Hout, 1, G, G, true);
+    const cst = cs != 0 ? cs + f4(t * B * H) : 0;
+    if (whr != 0) {
+      const mt = m + f4(t * mts);
+      lstm_cell_forward(mt, H, cst, c, at, pi, pf, po, lengths, t, B, H);
+      gemm(yt, mt, whr, B, Hout, H, H, 1, Hout, ldy, false); // padded rows: m = 0, so y = 0
+    } else {
+      lstm_cell_forward(yt, ldy, cst, c, at, pi, pf, po, lengths, t, B, H);
+    }
+    copy_active_rows(h, Hout, yt, ldy, B, Hout, lengths, t);
+  }
+}
+
+/**
+ * Backward of lstm_forward (BPTT). Gradients are added; the caller zeroes them.
+ * dx [T,B,ldx]    += dL/dx (0 at padded steps).
+ * dh [B,Hout], dc [B,H]   in: dL/dhn, dL/dcn; out: dL/dh0, dL/dc0.
+ * dwih [In,G], dwhh [Hout,G], dbih, dbhh [G], dwhr [H,Hout], dpi/dpf/dpo [H]  += parameter grads.
+ * da [T,B,G]      scratch: dL/d(pre-activations), kept for the weight GEMMs after the loop.
+ * dht [T,B,Hout]  scratch, projection only: dL/dh_t.
+ * dm [B,H], dhs [B,Hout]  scratch.
+ * dy [T,B,ldy]    dL/dy for this direction (ignored at padded steps).
+ * x, act, cs, cp, hp, m: what lstm_forward saved (m with mts = B*H).
+ * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-layout weights; pi/pf/po as forward.
+ */
+export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
+                              dwih: usize, dwhh: usize, dbih: usize, dbhh: usize, dwhr: usize,
+                              dpi: usize, dpf: usize, dpo: usize,
+                              da: usize, dht: usize, dm: usize, dhs: usize,
+                              dy: usize, ldy: i32,
+                              x: usize, act: usize, cs: usize, cp: usize, hp: usize, m: usize,
+                              wih_t: usize, whh_t: usize, whr_t: usize,
+                              pi: usize, pf: usize, po: usize, lengths: usize,
+                              T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+  const G = 4 * H, TB = T * B;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? s : T - 1 - s;
+    const dat = da + f4(t * B * G), dyt = dy + f4(t * B * ldy);
+    if (whr_t != 0) {
+      const dhtt = dht + f4(t * B * Hout);
+      add_active_rows(dhtt, dh, dyt, ldy, B, Hout, lengths, t);
+      gemm(dm, dhtt, whr_t, B, H, Hout, Hout, 1, H, H, false);
+    } else {
+      add_active_rows(dm, dh, dyt, ldy, B, H, lengths, t);
+    }
+    const o = f4(t * B * H);
+    lstm_cell_backward(dat, dc, dpi, dpf, dpo, dm, H, act + f4(t * B * G), cs + o, cp + o,
+                       pi, pf, po, lengths, t, B, H);
+    if (lengths == 0) {
+      gemm(dh, dat, whh_t, B, Hout, G, G, 1, Hout, Hout, false);
+    } else {
+      gemm(dhs, dat, whh_t, B, Hout, G, G, 1, Hout, Hout, false);
+      copy_active_rows(dh, Hout, dhs, Hout, B, Hout, lengths, t);
+    }
+  }
+  // Weight gradients over all T·B rows at once; padded rows have da = 0 and add nothing.
+  gemm(dwih, x, da, In, G, TB, 1, ldx, G, G, true);
+  gemm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, G, true);
+  colsum_add(dbih, da, TB, G, G);
+  colsum_add(dbhh, da, TB, G, G);
+  if (whr_t != 0) gemm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, Hout, true);
+  gemm(dx, da, wih_t, TB, In, G, G, 1, In, ldx, true);
+}
+
+/** dst[b] = src[b] for rows b valid at step t; other rows keep their carried state. */
+function copy_active_rows(dst: usize, ldd: i32, src: usize, lds: i32,
+                          B: i32, cols: i32, lengths: usize, t: i32): void {
+  if (lengths == 0) { copy_rows(dst, ldd, src, lds, B, cols); return; }
+  for (let b = 0; b < B; b++) {
+    if (active(lengths, b, t)) memory.copy(dst + f4(b * ldd), src + f4(b * lds), f4(cols));
+  }
+}
+
+/** out[B,n] = a[B,n] + b[B,ldb] on valid rows, 0 on padded ones: dL/dh_t from both paths. */
+function add_active_rows(out: usize, a: usize, bp: usize, ldb: i32,
+                         B: i32, n: i32, lengths: usize, t: i32): void {
+  for (let r = 0; r < B; r++) {
+    const po = out + f4(r * n), pa = a + f4(r * n), pb = bp + f4(r * ldb);
+    if (!active(lengths, r, t)) { memory.fill(po, 0, f4(n)); continue; }
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= n; j += 4) v128.store(po + f4(j), f32x4.add(v128.load(pa + f4(j)), v128.load(pb + f4(j))));
+    }
+    for (; j < n; j++) store<f32>(po + f4(j), load<f32>(pa + f4(j)) + load<f32>(pb + f4(j)));
+  }
+}

@@ -1,0 +1,164 @@
+// One LSTM time step over a batch: the gate nonlinearities, peepholes and cell update, fused.
+// Shapes: B batch, H hidden, G = 4H; a row of G holds the gate blocks i, f, g, o.
+//   i = σ(a_i + p_i⊙c_{t-1})   f = σ(a_f + p_f⊙c_{t-1})   g = tanh(a_g)
+//   c_t = f⊙c_{t-1} + i⊙g       o = σ(a_o + p_o⊙c_t)       m = o⊙tanh(c_t)
+// Rows past their sequence length (lengths[b] <= t) are padding: the state is carried unchanged
+// and every recorded value is 0, as with PyTorch's packed sequences.
+import { madd, f4, active, zero_row } from "./vec";
+import { sigmoid, sigmoid_v, tanh, tanh_v } from "./activations";
+
+/**
+ * m [B,ldm]  out: o⊙tanh(c_t); padded rows 0.
+ * cs [B,H]   out: c_t saved for backward and gate inspection, or 0 to skip; padded rows 0.
+ * c [B,H]    in: c_{t-1}; out: c_t (padded rows keep c_{t-1}).
+ * act [B,G]  in: pre-activations (both biases and both products added); out: i, f, g, o.
+ * pi, pf, po [H] peepholes, or pi = 0 for none. lengths i32 [B] or 0.
+ */
+export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: usize,
+                                  pi: usize, pf: usize, po: usize, lengths: usize,
+                                  t: i32, B: i32, H: i32): void {
+  const G = 4 * H;
+  for (let b = 0; b < B; b++) {
+    const ar = act + f4(b * G), cr = c + f4(b * H), mr = m + f4(b * ldm);
+    const csr = cs != 0 ? cs + f4(b * H) : 0;
+    if (!active(lengths, b, t)) {
+      zero_row(ar, G);
+      zero_row(mr, H);
+      if (csr != 0) zero_row(csr, H);
+      continue;
+    }
+    if (pi != 0) cell_row_forward(mr, csr, cr, ar, pi, pf, po, H, true);
+    else cell_row_forward(mr, csr, cr, ar, 0, 0, 0, H, false);
+  }
+}
+
+// peep is a constant at each call site, so each copy is specialised.
+@inline function cell_row_forward(mr: usize, csr: usize, cr: usize, ar: usize,
+                                  pi: usize, pf: usize, po: usize, H: i32, peep: bool): void {
+  const hb = f4(H);
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= H; j += 4) {
+      const o4 = f4(j);
+      const p = ar + o4;
+      let ai = v128.load(p), af = v128.load(p + hb), ag = v128.load(p + 2 * hb), ao = v128.load(p + 3 * hb);
+      const cp = v128.load(cr + o4);
+      if (peep) {
+        ai = madd(v128.load(pi + o4), cp, ai);
+        af = madd(v128.load(pf + o4), cp, af);
+      }
+      const i = sigmoid_v(ai), f = sigmoid_v(af), g = tanh_v(ag);
+      const cn = madd(f, cp, f32x4.mul(i, g));
+      if (peep) ao = madd(v128.load(po + o4), cn, ao);
+      const o = sigmoid_v(ao);
+      v128.store(p, i); v128.store(p + hb, f); v128.store(p + 2 * hb, g); v128.store(p + 3 * hb, o);
+      v128.store(cr + o4, cn);
+      if (csr != 0) v128.store(csr + o4, cn);
+      v128.store(mr + o4, f32x4.mul(o, tanh_v(cn)));
+    }
+  }
+  for (; j < H; j++) {
+    const o4 = f4(j);
+    const p = ar + o4;
+    let ai = load<f32>(p), af = load<f32>(p + hb), ag = load<f32>(p + 2 * hb), ao = load<f32>(p + 3 * hb);
+    const cp = load<f32>(cr + o4);
+    if (peep) {
+      ai += load<f32>(pi + o4) * cp;
+      af += load<f32>(pf + o4) * cp;
+    }
+    const i = sigmoid(ai), f = sigmoid(af), g = tanh(ag);
+    const cn = f * cp + i * g;
+    if (peep) ao += load<f32>(po + o4) * cn;
+    const o = sigmoid(ao);
+    store<f32>(p, i); store<f32>(p + hb, f); store<f32>(p + 2 * hb, g); store<f32>(p + 3 * hb, o);
+    store<f32>(cr + o4, cn);
+    if (csr != 0) store<f32>(csr + o4, cn);
+    store<f32>(mr + o4, o * tanh(cn));
+  }
+}
+
+/**
+ * Backward of lstm_cell_forward. Derivatives come from the saved outputs: σ(1−σ), 1−tanh².
+ * da [B,G]   out: dL/d(pre-activations) i, f, g, o; padded rows 0.
+ * dc [B,H]   in: dL/dc_t from later steps; out: dL/dc_{t-1} (padded rows unchanged).
+ * dpi, dpf, dpo [H] += peephole gradients (only when pi != 0).
+ * dm [B,ldm] in: dL/dm_t.
+ * act [B,G] saved i, f, g, o; cs [B,H] saved c_t; cp [B,H] saved c_{t-1}.
+ */
+export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize, dpo: usize,
+                                   dm: usize, ldm: i32, act: usize, cs: usize, cp: usize,
+                                   pi: usize, pf: usize, po: usize, lengths: usize,
+                                   t: i32, B: i32, H: i32): void {
+  const G = 4 * H;
+  for (let b = 0; b < B; b++) {
+    const dar = da + f4(b * G);
+    if (!active(lengths, b, t)) {
+      zero_row(dar, G);
+      continue;
+    }
+    const dcr = dc + f4(b * H), dmr = dm + f4(b * ldm), ar = act + f4(b * G);
+    const csr = cs + f4(b * H), cpr = cp + f4(b * H);
+    if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true);
+    else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false);
+  }
+}
+
+@inline function cell_row_backward(dar: usize, dcr: usize, dpi: usize, dpf: usize, dpo: usize,
+                                   dmr: usize, ar: usize, csr: usize, cpr: usize,
+                                   pi: usize, pf: usize, po: usize, H: i32, peep: bool): void {
+  const hb = f4(H);
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1.0);
+    for (; j + 4 <= H; j += 4) {
+      const o4 = f4(j);
+      const p = ar + o4;
+      const i = v128.load(p), f = v128.load(p + hb), g = v128.load(p + 2 * hb), o = v128.load(p + 3 * hb);
+      const c = v128.load(csr + o4), cp = v128.load(cpr + o4);
+      const dm = v128.load(dmr + o4);
+      const tc = tanh_v(c);
+      const dao = f32x4.mul(f32x4.mul(dm, tc), f32x4.mul(o, f32x4.sub(one, o)));
+      let dct = madd(f32x4.mul(dm, o), f32x4.sub(one, f32x4.mul(tc, tc)), v128.load(dcr + o4));
+      if (peep) dct = madd(dao, v128.load(po + o4), dct);
+      const dai = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
+      const dag = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
+      const daf = f32x4.mul(f32x4.mul(dct, cp), f32x4.mul(f, f32x4.sub(one, f)));
+      let dcn = f32x4.mul(dct, f);
+      if (peep) {
+        dcn = madd(dai, v128.load(pi + o4), dcn);
+        dcn = madd(daf, v128.load(pf + o4), dcn);
+        v128.store(dpi + o4, madd(dai, cp, v128.load(dpi + o4)));
+        v128.store(dpf + o4, madd(daf, cp, v128.load(dpf + o4)));
+        v128.store(dpo + o4, madd(dao, c, v128.load(dpo + o4)));
+      }
+      const q = dar + o4;
+      v128.store(q, dai); v128.store(q + hb, daf); v128.store(q + 2 * hb, dag); v128.store(q + 3 * hb, dao);
+      v128.store(dcr + o4, dcn);
+    }
+  }
+  for (; j < H; j++) {
+    const o4 = f4(j);
+    const p = ar + o4;
+    const i = load<f32>(p), f = load<f32>(p + hb), g = load<f32>(p + 2 * hb), o = load<f32>(p + 3 * hb);
+    const c = load<f32>(csr + o4), cp = load<f32>(cpr + o4);
+    const dm = load<f32>(dmr + o4);
+    const tc = tanh(c);
+    const dao = (dm * tc) * (o * (1.0 - o));
+    let dct = (dm * o) * (1.0 - tc * tc) + load<f32>(dcr + o4);
+    if (peep) dct = dao * load<f32>(po + o4) + dct;
+    const dai = (dct * g) * (i * (1.0 - i));
+    const dag = (dct * i) * (1.0 - g * g);
+    const daf = (dct * cp) * (f * (1.0 - f));
+    let dcn = dct * f;
+    if (peep) {
+      dcn = dai * load<f32>(pi + o4) + dcn;
+      dcn = daf * load<f32>(pf + o4) + dcn;
+      store<f32>(dpi + o4, dai * cp + load<f32>(dpi + o4));
+      store<f32>(dpf + o4, daf * cp + load<f32>(dpf + o4));
+      store<f32>(dpo + o4, dao * c + load<f32>(dpo + o4));
+    }
+    const q = dar + o4;
+    store<f32>(q, dai); store<f32>(q + hb, daf); store<f32>(q + 2 * hb, dag); store<f32>(q + 3 * hb, dao);
+    store<f32>(dcr + o4, dcn);
+  }
+}

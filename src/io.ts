@@ -1,0 +1,54 @@
+// Moving data across the JS/wasm boundary, and the argument checks shared by the public API.
+import { LSTMError, describe } from "./errors";
+
+/** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
+export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(name, "an object", describe(o));
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new LSTMError(`${name}.${k}`, `one of the options ${allowed.join(", ")}`, "an unknown option");
+  }
+}
+
+/** lengths: B integers in [1, T]. */
+export function checkLengths(name: string, v: unknown, B: number, T: number): Int32Array {
+  const ok = Array.isArray(v) || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Float64Array;
+  if (!ok) throw new LSTMError(name, `an array of ${B} integers in [1, ${T}]`, describe(v));
+  const a = v as ArrayLike<unknown>;
+  if (a.length !== B) throw new LSTMError(name, `one length per batch element (${B})`, `${a.length} lengths`);
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const n = a[b];
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > T) {
+      throw new LSTMError(`${name}[${b}]`, `an integer in [1, ${T}] (T, the sequence length)`, describe(n));
+    }
+    out[b] = n;
+  }
+  return out;
+}
+
+/** Copy [T,B,W] data (or [B,T,W] when batchFirst) into time-major wasm memory at byte pointer dst. */
+export function copyIn(heap: Float32Array, dst: number, data: Float32Array, T: number, B: number, W: number, batchFirst: boolean): void {
+  const at = dst >>> 2;
+  if (!batchFirst) { heap.set(data, at); return; }
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) heap.set(data.subarray((b * T + t) * W, (b * T + t + 1) * W), at + (t * B + b) * W);
+  }
+}
+
+/** A fresh copy of time-major [T,B,W] memory, as [B,T,W] when batchFirst. */
+export function copyOut(heap: Float32Array, src: number, T: number, B: number, W: number, batchFirst: boolean): Float32Array {
+  const at = src >>> 2;
+  if (!batchFirst) return heap.slice(at, at + T * B * W);
+  const out = new Float32Array(T * B * W);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) out.set(heap.subarray(at + (t * B + b) * W, at + (t * B + b + 1) * W), (b * T + t) * W);
+  }
+  return out;
+}
+
+/** `rows` rows of `width` floats starting at byte pointer src, `stride` floats apart, packed. */
+export function readRows(heap: Float32Array, src: number, stride: number, rows: number, width: number): Float32Array {
+  const out = new Float32Array(rows * width), at = src >>> 2;
+  for (let r = 0; r < rows; r++) out.set(heap.subarray(at + r * stride, at + r * stride + width), r * width);
+  return out;
+}

@@ -1,0 +1,105 @@
+import { LSTMError, describe } from "./errors";
+
+/** A dense row-major float32 tensor. */
+export interface Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Nested arrays of numbers, e.g. `[[1, 2], [3, 4]]`. */
+export type NestedArray = number | NestedArray[];
+
+/** What the API accepts as a tensor: a Tensor, a flat Float32Array or number[], or nested arrays. */
+export type TensorLike = Tensor | Float32Array | readonly number[] | NestedArray[];
+
+const shapeStr = (s: readonly number[]) => `[${s.join(",")}]`;
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Convert and validate a TensorLike.
+ * `shape` is the expected shape; `null` entries are free and are filled from the value. Flat
+ * inputs (Float32Array, number[]) carry no shape, so every entry must then be known.
+ * The returned data may alias the caller's Float32Array; callers copy it into wasm memory.
+ */
+export function toTensor(name: string, v: unknown, shape: readonly (number | null)[]): Tensor {
+  const want = () => shapeStr(shape.map((d) => (d === null ? "?" : d)) as number[]);
+  if (v instanceof Float32Array || (Array.isArray(v) && (v.length === 0 || typeof v[0] === "number"))) {
+    if (shape.length !== 1 && shape.includes(null)) {
+      throw new LSTMError(name, `a tensor with shape ${want()} (a flat array needs the sizes given as options)`, describe(v));
+    }
+    const full = shape.map((d) => (d === null ? (v as ArrayLike<number>).length : d));
+    if ((v as ArrayLike<number>).length !== numel(full)) {
+      throw new LSTMError(name, `${numel(full)} values (shape ${shapeStr(full)})`, describe(v));
+    }
+    return { data: v instanceof Float32Array ? v : fromNumbers(name, v as number[]), shape: full };
+  }
+  if (ArrayBuffer.isView(v)) throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
+  if (Array.isArray(v)) {
+    const got = nestedShape(name, v);
+    checkShape(name, got, shape, want);
+    const out = new Float32Array(numel(got));
+    flattenInto(name, v, out, 0, got, 0);
+    return { data: out, shape: got };
+  }
+  if (v !== null && typeof v === "object" && "data" in v && "shape" in v) {
+    const t = v as { data: unknown; shape: unknown };
+    if (!(t.data instanceof Float32Array)) throw new LSTMError(`${name}.data`, "a Float32Array", describe(t.data));
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new LSTMError(`${name}.shape`, "an array of non-negative integers", describe(t.shape));
+    }
+    const s = t.shape as number[];
+    if (numel(s) !== t.data.length) {
+      throw new LSTMError(name, `data of length ${numel(s)} for shape ${shapeStr(s)}`, describe(t.data));
+    }
+    checkShape(name, s, shape, want);
+    return { data: t.data, shape: s.slice() };
+  }
+  throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
+}
+
+function checkShape(name: string, got: number[], shape: readonly (number | null)[], want: () => string) {
+  if (got.length !== shape.length || shape.some((d, i) => d !== null && d !== got[i])) {
+    throw new LSTMError(name, `shape ${want()}`, `shape ${shapeStr(got)}`);
+  }
+}
+
+function fromNumbers(name: string, a: readonly unknown[]): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x !== "number") throw new LSTMError(`${name}[${i}]`, "a number", describe(x));
+    out[i] = x;
+  }
+  return out;
+}
+
+// Shape of nested arrays, by their first elements; flattenInto then checks every element agrees.
+function nestedShape(name: string, v: unknown[]): number[] {
+  const s: number[] = [];
+  let cur: unknown = v;
+  while (Array.isArray(cur)) {
+    s.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+    if (s.length > 8) throw new LSTMError(name, "nested arrays at most 8 deep", "deeper nesting");
+  }
+  return s;
+}
+
+function flattenInto(name: string, v: unknown, out: Float32Array, at: number, s: number[], d: number): number {
+  if (d === s.length) {
+    if (typeof v !== "number") throw new LSTMError(name, "numbers at the innermost level", describe(v));
+    out[at] = v;
+    return at + 1;
+  }
+  if (!Array.isArray(v) || v.length !== s[d]) {
+    throw new LSTMError(name, `rectangular nested arrays of shape ${shapeStr(s)}`, `${describe(v)} at depth ${d}`);
+  }
+  for (const e of v) at = flattenInto(name, e, out, at, s, d + 1);
+  return at;
+}
+
+/** A tensor the caller owns. */
+export function tensor(data: Float32Array, shape: number[]): Tensor {
+  return { data, shape };
+}

@@ -1,0 +1,144 @@
+import { instantiate } from "@assemblyscript/loader";
+import { LSTMError, describe } from "../errors";
+import { Arena } from "./arena";
+import { Workspace } from "./workspace";
+import { RELAXED_SIMD_PROBE, SIMD_PROBE } from "./probe";
+import { WASM } from "./embedded";
+
+export type BackendName = "relaxed-simd" | "simd" | "scalar";
+export const BACKENDS: readonly BackendName[] = ["relaxed-simd", "simd", "scalar"];
+
+type P = number; // a byte pointer into linear memory
+
+/** The ABI of assembly/index.ts; argument order and meaning are documented there. */
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  heap_base(): P;
+  sigmoid_forward(out: P, x: P, n: number): void;
+  sigmoid_backward(dx: P, dy: P, s: P, n: number): void;
+  tanh_forward(out: P, x: P, n: number): void;
+  tanh_backward(dx: P, dy: P, t: P, n: number): void;
+  gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, accumulate: number): void;
+  transpose(dst: P, src: P, rows: number, cols: number): void;
+  bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
+  colsum_add(out: P, src: P, rows: number, n: number, lds: number): void;
+  lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
+  lstm_cell_backward(da: P, dc: P, dpi: P, dpf: P, dpo: P, dm: P, ldm: number, act: P, cs: P, cp: P,
+    pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
+  lstm_forward(y: P, ldy: number, h: P, c: P, act: P, cs: P, cp: P, hp: P, m: P, mts: number, x: P, ldx: number,
+    wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P,
+    T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
+  lstm_backward(dx: P, ldx: number, dh: P, dc: P, dwih: P, dwhh: P, dbih: P, dbhh: P, dwhr: P,
+    dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, dy: P, ldy: number,
+    x: P, act: P, cs: P, cp: P, hp: P, m: P, wih_t: P, whh_t: P, whr_t: P,
+    pi: P, pf: P, po: P, lengths: P, T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
+  sum_squares(g: P, n: number): number;
+  scale(g: P, n: number, k: number): void;
+  clip_value(g: P, n: number, v: number): void;
+}
+
+/** One instantiated build: its kernels, its memory and the arena over it. */
+export class Backend {
+  readonly arena: Arena;
+  /** Scratch for calls on caller-owned data (clipping), reused between calls. */
+  readonly scratch: Workspace;
+  private f32view = new Float32Array(0);
+  private i32view = new Int32Array(0);
+
+  constructor(readonly name: BackendName, readonly k: Kernels) {
+    this.arena = new Arena(k.memory, k.heap_base());
+    this.scratch = new Workspace(this, "clipping scratch");
+  }
+
+  /** The whole memory as floats. Re-taken after memory.grow, which detaches old views. */
+  get f32(): Float32Array {
+    if (this.f32view.buffer !== this.k.memory.buffer) this.f32view = new Float32Array(this.k.memory.buffer);
+    return this.f32view;
+  }
+
+  get i32(): Int32Array {
+    if (this.i32view.buffer !== this.k.memory.buffer) this.i32view = new Int32Array(this.k.memory.buffer);
+    return this.i32view;
+  }
+}
+
+/** What a wasm build can be given as, for `init({ wasm })`. */
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
+
+export interface InitOptions {
+  /** Which build to use; 'auto' (the default) picks the best the runtime validates. */
+  backend?: "auto" | BackendName;
+  /** Your own copy of the chosen build (bytes, a compiled Module, or a URL to fetch), e.g. for a strict CSP. */
+  wasm?: WasmSource;
+}
+
+const loaded = new Map<BackendName, Backend>();
+let current: Backend | null = null;
+
+/** The best build this runtime can compile, by validating the probe modules. */
+export function detectBackend(): BackendName {
+  if (typeof WebAssembly !== "object") throw new LSTMError("runtime", "WebAssembly support", "a runtime without WebAssembly");
+  if (WebAssembly.validate(RELAXED_SIMD_PROBE)) return "relaxed-simd";
+  if (WebAssembly.validate(SIMD_PROBE)) return "simd";
+  return "scalar";
+}
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+async function compile(name: BackendName, src: WasmSource | undefined): Promise<WebAssembly.Module> {
+  if (src instanceof WebAssembly.Module) return src;
+  let bytes: BufferSource;
+  if (src === undefined) bytes = decodeBase64(WASM[name]);
+  else if (typeof src === "string" || src instanceof URL) {
+    const res = await fetch(src);
+    if (!res.ok) throw new LSTMError("options.wasm", "a URL that serves the .wasm file", `HTTP ${res.status} from ${String(src)}`);
+    bytes = await res.arrayBuffer();
+  } else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) bytes = src;
+  else throw new LSTMError("options.wasm", "bytes, a WebAssembly.Module or a URL", describe(src));
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new LSTMError("options.backend", `a build this runtime supports (it rejected '${name}')`, `'${name}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Load a WebAssembly build, once. Later calls with the same or no backend are no-ops; a call
+ * naming another backend switches the build used by models created afterwards (existing
+ * models keep theirs).
+ * @param opts.backend 'auto' (default), 'relaxed-simd', 'simd' or 'scalar'.
+ * @returns the backend in use.
+ * @throws LSTMError for an unknown backend or one the runtime cannot compile.
+ * @example
+ * const { backend } = await init();          // 'relaxed-simd' on Node 22+ and Chrome
+ * await init({ backend: 'scalar' });           // force the portable build
+ */
+export async function init(opts: InitOptions = {}): Promise<{ backend: BackendName }> {
+  if (opts === null || typeof opts !== "object") throw new LSTMError("options", "an object or nothing", describe(opts));
+  const want = opts.backend ?? "auto";
+  if (want !== "auto" && !BACKENDS.includes(want)) {
+    throw new LSTMError("options.backend", `one of 'auto', ${BACKENDS.map((b) => `'${b}'`).join(", ")}`, describe(want));
+  }
+  if (current && opts.wasm === undefined && (want === "auto" || want === current.name)) return { backend: current.name };
+  const name = want === "auto" ? detectBackend() : want;
+  let be = opts.wasm === undefined ? loaded.get(name) : undefined;
+  if (!be) {
+    const mod = await compile(name, opts.wasm);
+    const { exports } = await instantiate(mod, {});
+    be = new Backend(name, exports as unknown as Kernels);
+    if (opts.wasm === undefined) loaded.set(name, be);
+  }
+  current = be;
+  return { backend: name };
+}
+
+/** The backend new objects use, or an LSTMError when init() has not finished. */
+export function backend(): Backend {
+  if (!current) throw new LSTMError("init", "`await init()` before creating models or calling kernels", "no initialised backend");
+  return current;
+}
