@@ -11,6 +11,9 @@ import { madd, f4 } from "./vec";
 /** C (+)= A·B; accumulate = false overwrites C. */
 export function gemm(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
                      ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
+  assert(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
+  assert(ldb >= N && ldc >= N, "gemm: row stride below N");
+  assert(c != 0 && a != 0 && b != 0, "gemm: null pointer");
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= M; i += 4) {

@@ -26,6 +26,10 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
                              wih: usize, whh: usize, bih: usize, bhh: usize, whr: usize,
                              pi: usize, pf: usize, po: usize, lengths: usize,
                              T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+  assert(T > 0 && B > 0 && In > 0 && H > 0 && Hout > 0, "lstm_forward: sizes must be positive");
+  assert(ldy >= Hout && ldx >= In, "lstm_forward: row stride below width");
+  assert(whr != 0 || Hout == H, "lstm_forward: Hout != H needs a projection");
+  assert(whr == 0 || m != 0, "lstm_forward: projection needs an m buffer");
   const G = 4 * H, TB = T * B;
   bias_rows(act, bih, bhh, TB, G);
   gemm(act, x, wih, TB, G, In, ldx, 1, G, G, true);
@@ -68,6 +72,9 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
                               wih_t: usize, whh_t: usize, whr_t: usize,
                               pi: usize, pf: usize, po: usize, lengths: usize,
                               T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+  assert(T > 0 && B > 0 && In > 0 && H > 0 && Hout > 0, "lstm_backward: sizes must be positive");
+  assert(cs != 0 && cp != 0 && hp != 0, "lstm_backward: needs the buffers a training forward saved");
+  assert(whr_t == 0 || (m != 0 && dht != 0), "lstm_backward: projection needs m and dht");
   const G = 4 * H, TB = T * B;
   for (let s = 0; s < T; s++) {
     const t = reverse ? s : T - 1 - s;

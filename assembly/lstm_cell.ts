@@ -17,6 +17,7 @@ import { sigmoid, sigmoid_v, tanh, tanh_v } from "./activations";
 export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: usize,
                                   pi: usize, pf: usize, po: usize, lengths: usize,
                                   t: i32, B: i32, H: i32): void {
+  assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_forward: bad sizes");
   const G = 4 * H;
   for (let b = 0; b < B; b++) {
     const ar = act + f4(b * G), cr = c + f4(b * H), mr = m + f4(b * ldm);
@@ -89,6 +90,7 @@ export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize,
                                    dm: usize, ldm: i32, act: usize, cs: usize, cp: usize,
                                    pi: usize, pf: usize, po: usize, lengths: usize,
                                    t: i32, B: i32, H: i32): void {
+  assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_backward: bad sizes");
   const G = 4 * H;
   for (let b = 0; b < B; b++) {
     const dar = da + f4(b * G);

@@ -45,7 +45,8 @@ export class Backend {
   private f32view = new Float32Array(0);
   private i32view = new Int32Array(0);
 
-  constructor(readonly name: BackendName, readonly k: Kernels) {
+  /** custom: loaded from `init({ wasm })` rather than the embedded bytes. */
+  constructor(readonly name: BackendName, readonly k: Kernels, readonly custom = false) {
     this.arena = new Arena(k.memory, k.heap_base());
     this.scratch = new Workspace(this, "clipping scratch");
   }
@@ -124,13 +125,15 @@ export async function init(opts: InitOptions = {}): Promise<{ backend: BackendNa
   if (want !== "auto" && !BACKENDS.includes(want)) {
     throw new LSTMError("options.backend", `one of 'auto', ${BACKENDS.map((b) => `'${b}'`).join(", ")}`, describe(want));
   }
-  if (current && opts.wasm === undefined && (want === "auto" || want === current.name)) return { backend: current.name };
+  if (current && opts.wasm === undefined && !current.custom && (want === "auto" || want === current.name)) {
+    return { backend: current.name };
+  }
   const name = want === "auto" ? detectBackend() : want;
   let be = opts.wasm === undefined ? loaded.get(name) : undefined;
   if (!be) {
     const mod = await compile(name, opts.wasm);
     const { exports } = await instantiate(mod, {});
-    be = new Backend(name, exports as unknown as Kernels);
+    be = new Backend(name, exports as unknown as Kernels, opts.wasm !== undefined);
     if (opts.wasm === undefined) loaded.set(name, be);
   }
   current = be;
