@@ -238,7 +238,7 @@ export class LSTM {
     this.live();
     checkKeys("gradients", grads, ["dy", "dhn", "dcn"]);
     const c = this.cache;
-    if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or last failed");
+    if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
     const { H, D, Hout, L, I, G } = dims(this.config);
     const { T, B, p } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D;
     const proj = this.config.projSize > 0;
@@ -358,6 +358,7 @@ export class LSTM {
     });
     const heap = this.be.f32;
     this.layout.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));
+    this.cache = null; // activations saved under the old weights must not meet the new ones in backward
   }
 
   /** Set every gradient to 0. */
