@@ -37,6 +37,13 @@ export interface Kernels {
   clip_value(g: P, n: number, v: number): void;
 }
 
+/** Every function export of a build; checked at load so a foreign module is refused clearly. */
+const KERNEL_NAMES: readonly (keyof Kernels)[] = [
+  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "transpose",
+  "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
+  "sum_squares", "scale", "clip_value",
+];
+
 /** One instantiated build: its kernels, its memory and the arena over it. */
 export class Backend {
   readonly arena: Arena;
@@ -104,7 +111,9 @@ async function compile(name: BackendName, src: WasmSource | undefined): Promise<
   try {
     return await WebAssembly.compile(bytes);
   } catch (e) {
-    throw new LSTMError("options.backend", `a build this runtime supports (it rejected '${name}')`, `'${name}': ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    if (src !== undefined) throw new LSTMError("options.wasm", `an lstm-wasm '${name}' build this runtime can compile`, `bytes it rejected: ${msg}`);
+    throw new LSTMError("options.backend", `a build this runtime supports (it rejected '${name}')`, `'${name}': ${msg}`);
   }
 }
 
@@ -132,6 +141,9 @@ export async function init(opts: InitOptions = {}): Promise<{ backend: BackendNa
   let be = opts.wasm === undefined ? loaded.get(name) : undefined;
   if (!be) {
     const mod = await compile(name, opts.wasm);
+    const missing = KERNEL_NAMES.filter((k) => !WebAssembly.Module.exports(mod).some((e) => e.name === k && e.kind === "function"));
+    if (!WebAssembly.Module.exports(mod).some((e) => e.name === "memory" && e.kind === "memory")) missing.unshift("memory" as keyof Kernels);
+    if (missing.length) throw new LSTMError("options.wasm", "an lstm-wasm build exporting every kernel", `a module without ${missing.join(", ")}`);
     const { exports } = await instantiate(mod, {});
     be = new Backend(name, exports as unknown as Kernels, opts.wasm !== undefined);
     if (opts.wasm === undefined) loaded.set(name, be);

@@ -1,0 +1,155 @@
+// The wasm ABI: what each release build exports and imports, which instructions each one really
+// contains (a SIMD build that silently fell back to scalar code would still pass every numeric
+// test), and that the bytes embedded in the bundle are the bytes tested here.
+import { describe, it, expect } from "vitest";
+import binaryen from "binaryen";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { WASM } from "../src/wasm/embedded";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const BUILD_NAMES = ["relaxed-simd", "simd", "scalar"] as const;
+type Build = (typeof BUILD_NAMES)[number];
+
+// Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
+const KERNELS = [
+  "bias_rows", "clip_value", "colsum_add", "gemm", "lstm_backward", "lstm_cell_backward",
+  "lstm_cell_forward", "lstm_forward", "scale", "sigmoid_backward", "sigmoid_forward",
+  "sum_squares", "tanh_backward", "tanh_forward", "transpose",
+];
+const EXPORTS = [...KERNELS, "heap_base", "memory"].sort();
+
+const bytesOf = (b: Build): Uint8Array<ArrayBuffer> => new Uint8Array(readFileSync(`${root}build/${b}.wasm`));
+
+const watCache = new Map<Build, string>();
+function wat(b: Build): string {
+  let t = watCache.get(b);
+  if (t === undefined) {
+    const m = binaryen.readBinary(bytesOf(b));
+    t = m.emitText();
+    m.dispose();
+    watCache.set(b, t);
+  }
+  return t;
+}
+
+/** Exported name -> that function's text, from its `(func $X` header to the next top-level func. */
+function functionBodies(text: string): Map<string, string> {
+  const internal = new Map<string, string>();
+  for (const m of text.matchAll(/^ \(export "([^"]+)" \(func (\$[^\s)]+)\)\)$/gm)) internal.set(m[1], m[2]);
+  const heads = [...text.matchAll(/^ \(func (\$[^\s)]+)/gm)];
+  const byInternal = new Map<string, string>();
+  heads.forEach((h, i) => byInternal.set(h[1], text.slice(h.index, i + 1 < heads.length ? heads[i + 1].index : text.length)));
+  const out = new Map<string, string>();
+  for (const [name, fn] of internal) {
+    const body = byInternal.get(fn);
+    if (body === undefined) throw new Error(`export ${name} -> ${fn} has no (func ${fn} ...) in the text`);
+    out.set(name, body);
+  }
+  return out;
+}
+
+/** Members of `interface Kernels` in src/wasm/backend.ts: name -> parameter count (null for fields). */
+function kernelsInterface(): Map<string, number | null> {
+  const src = readFileSync(`${root}src/wasm/backend.ts`, "utf8");
+  const start = src.search(/export\s+interface\s+Kernels\s*\{/);
+  if (start < 0) throw new Error("no `export interface Kernels {` in src/wasm/backend.ts");
+  let i = src.indexOf("{", start) + 1, depth = 0, member = "";
+  const members: string[] = [];
+  // Split the body at top-level `;`, ignoring comments; nested () and {} are kept whole.
+  for (; i < src.length; i++) {
+    if (src.startsWith("//", i)) { i = src.indexOf("\n", i); continue; }
+    if (src.startsWith("/*", i)) { i = src.indexOf("*/", i) + 1; continue; }
+    const ch = src[i];
+    if (ch === "(" || ch === "{" || ch === "<") depth++;
+    else if (ch === ")" || ch === "}" || (ch === ">" && src[i - 1] !== "=")) {
+      if (depth === 0 && ch === "}") break;
+      depth--;
+    }
+    if (ch === ";" && depth === 0) { members.push(member); member = ""; } else member += ch;
+  }
+  if (member.trim()) members.push(member);
+  const out = new Map<string, number | null>();
+  for (const raw of members) {
+    const m = /^\s*(?:readonly\s+)?([A-Za-z_$][\w$]*)\s*(\(|:)/.exec(raw);
+    if (!m) throw new Error(`cannot read interface member: ${raw.trim()}`);
+    if (m[2] === ":") { out.set(m[1], null); continue; }
+    const params = raw.slice(raw.indexOf("(") + 1, raw.lastIndexOf(")")).trim();
+    out.set(m[1], params === "" ? 0 : params.split(",").filter((p) => p.trim() !== "").length);
+  }
+  return out;
+}
+
+describe("exports and imports of the release builds", () => {
+  it.each(BUILD_NAMES)("%s exports exactly the pinned kernels, memory and heap_base, and imports nothing", (b) => {
+    const mod = new WebAssembly.Module(bytesOf(b));
+    const exps = WebAssembly.Module.exports(mod);
+    expect(exps.map((e) => e.name).sort()).toEqual(EXPORTS);
+    for (const e of exps) expect(`${e.name}:${e.kind}`).toBe(`${e.name}:${e.name === "memory" ? "memory" : "function"}`);
+    expect(WebAssembly.Module.imports(mod)).toEqual([]);
+  });
+
+  it("the pinned list is exactly the members of the Kernels interface the wrapper calls through", () => {
+    expect([...kernelsInterface().keys()].sort()).toEqual(EXPORTS);
+  });
+
+  it.each(BUILD_NAMES)("%s: every kernel takes as many parameters as its Kernels signature declares", (b) => {
+    const bodies = functionBodies(wat(b));
+    for (const [name, arity] of kernelsInterface()) {
+      if (arity === null) continue;
+      const header = bodies.get(name)!.split("\n")[0];
+      expect(`${name}: ${(header.match(/\(param /g) ?? []).length}`).toBe(`${name}: ${arity}`);
+    }
+  });
+});
+
+describe("instructions in each build", () => {
+  // An f32x4 op in the body: sum_squares accumulates in f64x2, so its one is f64x2.promote_low_f32x4.
+  const usesF32x4 = (body: string) => body.includes("f32x4");
+  const SIMD_KERNELS = ["gemm", "lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value"];
+
+  it("the scalar build contains no v128, f32x4, i32x4 or f64x2 anywhere", () => {
+    const t = wat("scalar");
+    for (const op of ["v128", "f32x4", "i32x4", "f64x2"]) expect(`${op}: ${t.includes(op)}`).toBe(`${op}: false`);
+  });
+
+  it("the simd build uses f32x4 ops inside every vectorised kernel and no relaxed instruction", () => {
+    const t = wat("simd");
+    const bodies = functionBodies(t);
+    for (const k of SIMD_KERNELS) {
+      expect(bodies.has(k)).toBe(true);
+      expect(`${k}: ${usesF32x4(bodies.get(k)!)}`).toBe(`${k}: true`);
+    }
+    expect(t.includes("relaxed")).toBe(false);
+  });
+
+  it("the relaxed-simd build uses f32x4.relaxed_madd in gemm and lstm_cell_forward", () => {
+    const bodies = functionBodies(wat("relaxed-simd"));
+    for (const k of ["gemm", "lstm_cell_forward"]) {
+      expect(`${k}: ${bodies.get(k)!.includes("f32x4.relaxed_madd")}`).toBe(`${k}: true`);
+    }
+  });
+
+  it("the relaxed-simd build is still vectorised in every kernel the simd build vectorises", () => {
+    const bodies = functionBodies(wat("relaxed-simd"));
+    for (const k of SIMD_KERNELS) expect(`${k}: ${usesF32x4(bodies.get(k)!)}`).toBe(`${k}: true`);
+  });
+});
+
+describe("the shipped bytes", () => {
+  it.each(BUILD_NAMES)("the base64 for %s in src/wasm/embedded.ts decodes to exactly build/%s.wasm", (b) => {
+    const decoded = new Uint8Array(Buffer.from(WASM[b], "base64"));
+    const file = bytesOf(b);
+    expect(decoded.length).toBe(file.length);
+    expect(Buffer.compare(decoded, file)).toBe(0);
+  });
+
+  it("embedded.ts holds exactly the three builds", () => {
+    expect(Object.keys(WASM).sort()).toEqual([...BUILD_NAMES].sort());
+  });
+
+  it.each(BUILD_NAMES)("dist/index.js carries the same base64 for %s as embedded.ts", (b) => {
+    const dist = readFileSync(`${root}dist/index.js`, "utf8");
+    expect(dist.includes(`"${b}": "${WASM[b]}"`)).toBe(true);
+  });
+});

@@ -1,0 +1,131 @@
+// The published package: dist/index.js is one self-contained ESM file with exactly the public
+// runtime API, package.json points at files that exist, and the declarations cover the API.
+import { describe, it, expect } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const distJs = join(root, "dist/index.js");
+const typesIndex = join(root, "dist/types/index.d.ts");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+// Typed as the source entry it was bundled from.
+const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<typeof import("../src/index")>;
+const RUNTIME_EXPORTS = ["LSTM", "LSTMError", "clipGradNorm", "clipGradValue", "detectBackend", "init"];
+
+describe("dist/index.js", () => {
+  const src = readFileSync(distJs, "utf8");
+  // Drop whole-line comments (esbuild keeps doc comments, whose prose may say "from"); code is
+  // never on those lines, and the base64 strings are never touched since they sit after a key.
+  const code = src.replace(/^[ \t]*\/\*(?:[^*]|\*(?!\/))*\*\/[ \t]*$/gm, "").replace(/^\s*\/\/.*$/gm, "");
+
+  it("imports and requires no module at all (static, dynamic, re-export or require)", () => {
+    const patterns: [string, RegExp][] = [
+      ["static import … from", /\bfrom\s*["']/],
+      ["bare import \"x\"", /(^|[;\s])import\s*["']/m],
+      ["import statement", /^\s*import\s+[\w{*]/m],
+      ["dynamic import()", /\bimport\s*\(/],
+      ["require()", /\brequire\s*\(/],
+      ["import.meta", /\bimport\.meta\b/],
+    ];
+    for (const [what, re] of patterns) expect(`${what}: ${re.exec(code)?.[0] ?? "none"}`).toBe(`${what}: none`);
+  });
+
+  it("contains no node: specifier anywhere", () => {
+    expect(/["'`]node:/.test(src)).toBe(false);
+  });
+
+  it("is ESM whose only export statement lists the public runtime API", () => {
+    const exportsStmts = [...code.matchAll(/^export\s*\{([^}]*)\}/gm)];
+    expect(exportsStmts).toHaveLength(1);
+    const names = exportsStmts[0][1].split(",").map((s) => s.trim().split(/\s+as\s+/).pop()!).filter(Boolean);
+    expect(names.sort()).toEqual(RUNTIME_EXPORTS);
+  });
+
+  it("exposes exactly init, detectBackend, LSTM, clipGradNorm, clipGradValue, LSTMError when imported", async () => {
+    const mod = await loadDist();
+    expect(Object.keys(mod).sort()).toEqual(RUNTIME_EXPORTS);
+  });
+
+  it("runs a tiny forward after init(), and its LSTMError is a real Error subclass", async () => {
+    const mod = await loadDist();
+    const { backend } = await mod.init();
+    expect(["relaxed-simd", "simd", "scalar"]).toContain(backend);
+    const lstm = new mod.LSTM({ inputSize: 2, hiddenSize: 3, seed: 1 });
+    expect(lstm.backend).toBe(backend);
+    const { y, hn, cn } = lstm.forward([[[0.5, -1]], [[2, 0.25]]]); // T=2, B=1, I=2
+    expect(y.shape).toEqual([2, 1, 3]);
+    expect(hn.shape).toEqual([1, 1, 3]);
+    expect(cn.shape).toEqual([1, 1, 3]);
+    expect(y.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(y.data).every((v) => Number.isFinite(v) && Math.abs(v) < 1)).toBe(true);
+    // The last step of y is hn for a one-layer unidirectional LSTM.
+    expect(Array.from(y.data.subarray(3))).toEqual(Array.from(hn.data));
+    expect(() => new mod.LSTM({ inputSize: 0, hiddenSize: 3 })).toThrow(mod.LSTMError);
+    expect(new mod.LSTMError("a", "b", "c")).toBeInstanceOf(Error);
+    lstm.dispose();
+  });
+});
+
+describe("package.json", () => {
+  it("is named lstm-wasm, is an ES module package and declares no side effects", () => {
+    expect(pkg.name).toBe("lstm-wasm");
+    expect(pkg.type).toBe("module");
+    expect(pkg.sideEffects).toBe(false);
+  });
+
+  it("exports['.'] lists types first, and every file it (and main/types) points to exists", () => {
+    const dot = pkg.exports["."];
+    expect(Object.keys(dot)[0]).toBe("types");
+    expect(dot.types).toBe("./dist/types/index.d.ts");
+    expect(dot.default).toBe("./dist/index.js");
+    for (const target of [...Object.values<string>(dot), pkg.main, pkg.types]) {
+      expect(`${target}: ${existsSync(join(root, target))}`).toBe(`${target}: true`);
+    }
+    expect(existsSync(join(root, pkg.exports["./package.json"]))).toBe(true);
+  });
+
+  it("pins every devDependency to an exact version (no ^, ~, ranges or tags)", () => {
+    const dev = Object.entries<string>(pkg.devDependencies ?? {});
+    expect(dev.length).toBeGreaterThan(0);
+    for (const [name, v] of dev) expect(`${name}@${v}: ${/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v)}`).toBe(`${name}@${v}: true`);
+  });
+
+  it("has no runtime dependencies of any kind", () => {
+    for (const key of ["dependencies", "peerDependencies", "optionalDependencies", "bundledDependencies"]) {
+      expect(`${key}: ${Object.keys(pkg[key] ?? {}).length}`).toBe(`${key}: 0`);
+    }
+  });
+});
+
+describe("dist/types", () => {
+  it("index.d.ts exists and declares LSTM, init, clipGradNorm, clipGradValue, LSTMError and Tensor", () => {
+    expect(existsSync(typesIndex)).toBe(true);
+    const dts = readFileSync(typesIndex, "utf8");
+    for (const name of ["LSTM", "init", "clipGradNorm", "clipGradValue", "LSTMError", "Tensor"]) {
+      expect(`${name}: ${new RegExp(`\\b${name}\\b`).test(dts)}`).toBe(`${name}: true`);
+    }
+  });
+
+  it("every relative module the declarations reference resolves to a .d.ts in dist/types", () => {
+    // Walk from index.d.ts through its relative imports; a missing file breaks consumers' types.
+    const seen = new Set<string>();
+    const missing: string[] = [];
+    const queue = [typesIndex];
+    while (queue.length) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+        const base = resolve(dirname(file), m[1]).replace(/\.(js|ts)$/, "");
+        const target = [`${base}.d.ts`, join(base, "index.d.ts")].find(existsSync);
+        if (target) queue.push(target);
+        else missing.push(`${file.slice(root.length)} -> ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
