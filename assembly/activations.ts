@@ -17,6 +17,9 @@ import { madd, f4 } from "./vec";
 // exp(-87) ~ 1.6e-38 is still a normal float; below it 2^n would leave the exponent range, so
 // inputs are clamped there and the result flushed to 0 (sigmoid(-Inf) is then exactly 0).
 @inline const EXP_MIN: f32 = -87.0;
+// 1.5 * 2^23: adding it rounds x*log2(e) to an integer n held in the low mantissa bits, so
+// n << 23 is read straight off the bits (cheaper than nearest + trunc_sat, which V8 expands).
+@inline const ROUND: f32 = 12582912.0;
 // Taylor coefficients 1/k!.
 @inline const C2: f32 = 0.5;
 @inline const C3: f32 = 0.16666666666666666;
@@ -24,27 +27,44 @@ import { madd, f4 } from "./vec";
 @inline const C5: f32 = 0.008333333333333333;
 @inline const C6: f32 = 0.001388888888888889;
 
+// The vector constants are splat-loaded from this table rather than written as v128.const:
+// V8 rebuilds a v128.const inside every loop iteration (three instructions), a splat load is one.
+// With that, pmax for the clamp (one instruction; f32x4.max's NaN rules cost seven) and -|x| as one
+// OR, sigmoid over 512 floats went from 934 ns to the figure in bench:kernels.
+const KT: usize = memory.data<f32>([LOG2E, ROUND, -LN2_HI, -LN2_LO, C6, C5, C4, C3, C2, 1.0, EXP_MIN, -0.0, -2.0]);
+@inline const K_LOG2E = 0, K_ROUND = 1, K_LN2_HI = 2, K_LN2_LO = 3, K_C6 = 4, K_C5 = 5, K_C4 = 6, K_C3 = 7;
+@inline const K_C2 = 8, K_ONE = 9, K_MIN = 10, K_SIGN = 11, K_M2 = 12;
+/** Constant i of the table, in all four lanes. */
+@inline export function kv(i: i32): v128 {
+  return v128.load32_splat(KT + (<usize>i << 2));
+}
+@inline export function one_v(): v128 {
+  return kv(K_ONE);
+}
+
 /** exp(x) for x <= 0, four lanes. */
 @inline export function exp_neg_v(x0: v128): v128 {
-  const x = f32x4.max(x0, f32x4.splat(EXP_MIN));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  let r = madd(n, f32x4.splat(-LN2_HI), x);
-  r = madd(n, f32x4.splat(-LN2_LO), r);
-  let p = madd(f32x4.splat(C6), r, f32x4.splat(C5));
-  p = madd(p, r, f32x4.splat(C4));
-  p = madd(p, r, f32x4.splat(C3));
-  p = madd(p, r, f32x4.splat(C2));
-  p = madd(p, r, f32x4.splat(1.0));
-  p = madd(p, r, f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, f32x4.splat(EXP_MIN)));
+  const x = f32x4.pmax(x0, kv(K_MIN)); // x0 < min ? min : x0, so NaN stays NaN
+  const t = madd(x, kv(K_LOG2E), kv(K_ROUND));
+  const n = f32x4.sub(t, kv(K_ROUND));
+  let r = madd(n, kv(K_LN2_HI), x);
+  r = madd(n, kv(K_LN2_LO), r);
+  let p = madd(kv(K_C6), r, kv(K_C5));
+  p = madd(p, r, kv(K_C4));
+  p = madd(p, r, kv(K_C3));
+  p = madd(p, r, kv(K_C2));
+  p = madd(p, r, kv(K_ONE));
+  p = madd(p, r, kv(K_ONE));
+  const scale = i32x4.add(i32x4.shl(t, 23), kv(K_ONE)); // 1.0f's bits are 127 << 23
+  return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, kv(K_MIN)));
 }
 
 /** exp(x) for x <= 0, scalar: the same math as exp_neg_v, without fusion. */
 @inline export function exp_neg(x0: f32): f32 {
   if (x0 < EXP_MIN) return 0;
-  const x = max<f32>(x0, EXP_MIN); // keeps NaN
-  const n = nearest<f32>(x * LOG2E);
+  const x = x0 < EXP_MIN ? EXP_MIN : x0; // keeps NaN
+  const t = x * LOG2E + ROUND;
+  const n = t - ROUND;
   let r = x - n * LN2_HI;
   r = r - n * LN2_LO;
   let p = C6 * r + C5;
@@ -53,12 +73,12 @@ import { madd, f4 } from "./vec";
   p = p * r + C2;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  return p * reinterpret<f32>((<i32>n + 127) << 23);
+  return p * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23));
 }
 
 @inline export function sigmoid_v(x: v128): v128 {
-  const e = exp_neg_v(f32x4.neg(f32x4.abs(x)));
-  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  const e = exp_neg_v(v128.or(x, kv(K_SIGN))); // exp(-|x|)
+  const s = f32x4.div(kv(K_ONE), f32x4.add(kv(K_ONE), e));
   return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
 }
 
@@ -69,9 +89,11 @@ import { madd, f4 } from "./vec";
 }
 
 @inline export function tanh_v(x: v128): v128 {
-  const e = exp_neg_v(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.0)));
-  const t = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
-  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+  const sign = kv(K_SIGN);
+  const e = exp_neg_v(f32x4.mul(v128.andnot(x, sign), kv(K_M2))); // exp(-2|x|)
+  const one = kv(K_ONE);
+  const t = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
+  return v128.or(t, v128.and(x, sign));
 }
 
 @inline export function tanh(x: f32): f32 {
@@ -81,10 +103,15 @@ import { madd, f4 } from "./vec";
 
 // ---- elementwise kernels over n floats (in place allowed: out == x) --------------------------
 
-/** out[n] = sigmoid(x[n]). */
+/** out[n] = sigmoid(x[n]). Two vectors per iteration give the core two independent chains. */
 export function sigmoid_forward(out: usize, x: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) {
+      const a = sigmoid_v(v128.load(x + f4(i))), b = sigmoid_v(v128.load(x + f4(i), 16));
+      v128.store(out + f4(i), a);
+      v128.store(out + f4(i), b, 16);
+    }
     for (; i + 4 <= n; i += 4) v128.store(out + f4(i), sigmoid_v(v128.load(x + f4(i))));
   }
   for (; i < n; i++) store<f32>(out + f4(i), sigmoid(load<f32>(x + f4(i))));
@@ -94,8 +121,8 @@ export function sigmoid_forward(out: usize, x: usize, n: i32): void {
 export function sigmoid_backward(dx: usize, dy: usize, s: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1.0);
     for (; i + 4 <= n; i += 4) {
+      const one = one_v();
       const sv = v128.load(s + f4(i));
       v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.mul(sv, f32x4.sub(one, sv))));
     }
@@ -110,6 +137,11 @@ export function sigmoid_backward(dx: usize, dy: usize, s: usize, n: i32): void {
 export function tanh_forward(out: usize, x: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) {
+      const a = tanh_v(v128.load(x + f4(i))), b = tanh_v(v128.load(x + f4(i), 16));
+      v128.store(out + f4(i), a);
+      v128.store(out + f4(i), b, 16);
+    }
     for (; i + 4 <= n; i += 4) v128.store(out + f4(i), tanh_v(v128.load(x + f4(i))));
   }
   for (; i < n; i++) store<f32>(out + f4(i), tanh(load<f32>(x + f4(i))));
@@ -119,8 +151,8 @@ export function tanh_forward(out: usize, x: usize, n: i32): void {
 export function tanh_backward(dx: usize, dy: usize, t: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1.0);
     for (; i + 4 <= n; i += 4) {
+      const one = one_v();
       const tv = v128.load(t + f4(i));
       v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.sub(one, f32x4.mul(tv, tv))));
     }

@@ -1,149 +1,203 @@
-// GEMM for the LSTM's products, one kernel for both forms it needs:
-//   C[M,N] (+)= A[M,K] · B[K,N]
-// B and C are row-major (ldb, ldc in floats). A element (i,k) is at a + 4*(i*ars + k*acs), so
-//   NN (x·W, h·W):          ars = lda, acs = 1
-//   TN (dW = Xᵀ·dA over rows): ars = 1,   acs = lda
-// Both splat one A element against vectors of a B row, so neither needs horizontal sums.
-// Tile: 4 rows × 8 columns = 8 accumulators + 2 B vectors + 1 splat = 11 of V8's 16 xmm registers.
-// Then a 4-wide column block, then scalar columns; rows below 4 go through the same with 1 row.
+// GEMM for the LSTM's products:  C[M,N] (+)= A[M,K] · B[K,N].
+//
+// B is read from *panels*: 8 columns wide, K rows deep, each panel contiguous (8 floats a row),
+// the last one zero-padded. Weights live in that layout permanently (src/layout.ts), so the
+// per-step recurrent product reads them as one sequential stream; gemm_rm packs a row-major B
+// (the activations in dW = Xᵀ·dA) block by block first. Contiguous panels matter here: a
+// row-major B of width 4H has a power-of-two row stride for common H, and reading 8 floats per
+// row maps every row to the same few cache sets (measured: TN dW at 10 GFLOP/s before packing).
+//
+// A element (i,k) is at a + 4*(i*ars + k*acs): NN uses ars = lda, acs = 1; TN (dW over T·B rows)
+// uses ars = 1, acs = lda. C element (i,j) is at c + 4*((j>>3)*cps + i*ldc + (j&7)), so C may be
+// row-major (cps = 8, ldc = row stride) or packed like the weights (cps = M*8, ldc = 8).
+//
+// Blocking: K in KC steps so a 4x8 tile's panel slice (KC*8 floats = 8 KB) stays in L1 while the
+// tile sweeps MC rows of A (MC*KC floats = 128 KB, in L2).
+// Tiles: 4 rows × 8 columns = 8 accumulators + 2 B vectors + 1 splat, 11 of V8's 16 xmm registers;
+// measured at the f32x4 mul+add ceiling with data in L1 (51 GFLOP/s, simd build). Fewer than 4 rows
+// (B = 1, the streaming step) use a 1×8 tile unrolled 2× over k with 4 accumulators. Measured on
+// a 512×128 panel set, simd build: one accumulator pair 15.7 GFLOP/s (waits on add latency),
+// 4× unroll with 8 accumulators 24 (V8 spills them to the stack), 2× with 4 accumulators 41.
 import { madd, f4 } from "./vec";
 
-/** C (+)= A·B; accumulate = false overwrites C. */
+@inline const NR: i32 = 8;
+@inline const KC: i32 = 256;
+@inline const MC: i32 = 128;
+@inline const NC: i32 = 256; // columns of a row-major B packed at a time by gemm_rm
+
+// Static scratch (zero-initialised, not part of any caller's buffers).
+const TILE: usize = memory.data(4 * NR * 4, 16); // a partial panel's C tile
+const PACK_B: usize = memory.data(KC * NC * 4, 64);
+
+/** Floats a K-row, N-column matrix takes in panel layout. */
+@inline export function panel_size(K: i32, N: i32): i32 {
+  return ((N + NR - 1) / NR) * NR * K;
+}
+
+/** C (+)= A·B with B in panels (panel p starts at b + 4*p*K*8). accumulate = false overwrites C. */
 export function gemm(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
-                     ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
+                     ars: i32, acs: i32, ldc: i32, cps: i32, accumulate: bool): void {
   assert(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
-  assert(ldb >= N && ldc >= N, "gemm: row stride below N");
   assert(c != 0 && a != 0 && b != 0, "gemm: null pointer");
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= M; i += 4) {
-      let j = 0;
-      for (; j + 8 <= N; j += 8) tile4x8(c, a, b, i, j, K, ars, acs, ldb, ldc, accumulate);
-      for (; j + 4 <= N; j += 4) tile4x4(c, a, b, i, j, K, ars, acs, ldb, ldc, accumulate);
-      for (let r = 0; r < 4; r++) row_scalar(c, a, b, i + r, j, N, K, ars, acs, ldb, ldc, accumulate);
+  if (K == 0) { zero_c(c, M, N, ldc, cps, accumulate); return; }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    block(c, ldc, cps, a + f4(k0 * acs), ars, acs, b + f4(k0 * NR), K * NR, M, N, kc, accumulate || k0 > 0);
+  }
+}
+
+/** C (+)= A·B with B row-major (row stride ldb floats), packed here block by block. */
+export function gemm_rm(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
+                        ars: i32, acs: i32, ldb: i32, ldc: i32, cps: i32, accumulate: bool): void {
+  assert(M >= 0 && N >= 0 && K >= 0 && ldb >= N, "gemm_rm: bad sizes");
+  if (K == 0) { zero_c(c, M, N, ldc, cps, accumulate); return; }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let j0 = 0; j0 < N; j0 += NC) {
+      const nc = min(NC, N - j0);
+      pack_panels(PACK_B, b + f4(k0 * ldb + j0), kc, nc, ldb);
+      block(c + f4((j0 / NR) * cps), ldc, cps, a + f4(k0 * acs), ars, acs, PACK_B, kc * NR, M, nc, kc, accumulate || k0 > 0);
     }
-    for (; i < M; i++) {
-      let j = 0;
-      for (; j + 8 <= N; j += 8) tile1x8(c, a, b, i, j, K, ars, acs, ldb, ldc, accumulate);
-      for (; j + 4 <= N; j += 4) tile1x4(c, a, b, i, j, K, ars, acs, ldb, ldc, accumulate);
-      row_scalar(c, a, b, i, j, N, K, ars, acs, ldb, ldc, accumulate);
+  }
+}
+
+function zero_c(c: usize, M: i32, N: i32, ldc: i32, cps: i32, accumulate: bool): void {
+  if (accumulate) return;
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) store<f32>(c + f4((j >> 3) * cps + i * ldc + (j & 7)), 0);
+}
+
+// dst panels (stride kc*8) from kc rows × nc columns of a row-major src; the last panel zero-padded.
+function pack_panels(dst: usize, src: usize, kc: i32, nc: i32, lds: i32): void {
+  for (let j = 0; j < nc; j += NR) {
+    const w = min(NR, nc - j);
+    let d = dst + f4(j * kc), s = src + f4(j);
+    for (let k = 0; k < kc; k++) {
+      if (w == NR) memory.copy(d, s, NR * 4);
+      else { memory.copy(d, s, f4(w)); memory.fill(d + f4(w), 0, f4(NR - w)); }
+      d += NR * 4;
+      s += f4(lds);
     }
   }
-  for (; i < M; i++) row_scalar(c, a, b, i, 0, N, K, ars, acs, ldb, ldc, accumulate);
 }
 
-// Columns [j0, N) of row i, k outer so B is read along its rows.
-@inline function row_scalar(c: usize, a: usize, b: usize, i: i32, j0: i32, N: i32, K: i32,
-                            ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
-  if (j0 >= N) return;
-  const pc = c + f4(i * ldc);
-  if (!accumulate) memory.fill(pc + f4(j0), 0, f4(N - j0));
-  let pa = a + f4(i * ars);
-  const sa = f4(acs);
-  let pb = b;
-  const sb = f4(ldb);
-  for (let k = 0; k < K; k++) {
-    const av = load<f32>(pa);
-    for (let j = j0; j < N; j++) {
-      store<f32>(pc + f4(j), load<f32>(pc + f4(j)) + av * load<f32>(pb + f4(j)));
+// C[M, N] (+)= A[M, kc] · Bp[kc, N]; panel p of Bp at bp + 4*p*bps.
+function block(c: usize, ldc: i32, cps: i32, a: usize, ars: i32, acs: i32,
+               bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
+  for (let i0 = 0; i0 < M; i0 += MC) {
+    const i1 = min(M, i0 + MC);
+    for (let p = 0; p * NR < N; p++) {
+      const ncol = min(NR, N - p * NR);
+      const pb = bp + f4(p * bps), pc = c + f4(p * cps);
+      let i = i0;
+      for (; i + 4 <= i1; i += 4) tile(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, 4, ncol);
+      for (; i < i1; i++) tile(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, 1, ncol);
     }
-    pa += sa;
-    pb += sb;
   }
 }
 
-@inline function tile4x8(c: usize, a: usize, b: usize, i: i32, j: i32, K: i32,
-                         ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
-  const sc = f4(ldc);
-  const c0 = c + f4(i * ldc + j), c1 = c0 + sc, c2 = c1 + sc, c3 = c2 + sc;
-  let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-  let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-  if (accumulate) {
-    x00 = v128.load(c0); x01 = v128.load(c0, 16);
-    x10 = v128.load(c1); x11 = v128.load(c1, 16);
-    x20 = v128.load(c2); x21 = v128.load(c2, 16);
-    x30 = v128.load(c3); x31 = v128.load(c3, 16);
+// One tile of `rows` (4 or 1) × 8. A partial panel (ncol < 8) runs on a copy in TILE so that
+// columns past N are neither read from nor written to C; B's padding there is zero.
+@inline function tile(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32,
+                      acc: bool, rows: i32, ncol: i32): void {
+  if (ncol == NR) {
+    if (rows == 4) tile4x8(c, ldc, a, ars, acs, b, kc, acc);
+    else tile1x8(c, a, acs, b, kc, acc);
+    return;
   }
-  const sr = f4(ars), sa = f4(acs), sb = f4(ldb);
-  let pa = a + f4(i * ars);
-  let pb = b + f4(j);
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let av = v128.load32_splat(pa);
-    x00 = madd(av, b0, x00); x01 = madd(av, b1, x01);
-    av = v128.load32_splat(pa + sr);
-    x10 = madd(av, b0, x10); x11 = madd(av, b1, x11);
-    av = v128.load32_splat(pa + 2 * sr);
-    x20 = madd(av, b0, x20); x21 = madd(av, b1, x21);
-    av = v128.load32_splat(pa + 3 * sr);
-    x30 = madd(av, b0, x30); x31 = madd(av, b1, x31);
-    pa += sa;
-    pb += sb;
-  }
-  v128.store(c0, x00); v128.store(c0, x01, 16);
-  v128.store(c1, x10); v128.store(c1, x11, 16);
-  v128.store(c2, x20); v128.store(c2, x21, 16);
-  v128.store(c3, x30); v128.store(c3, x31, 16);
-}
-
-@inline function tile4x4(c: usize, a: usize, b: usize, i: i32, j: i32, K: i32,
-                         ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
-  const sc = f4(ldc);
-  const c0 = c + f4(i * ldc + j), c1 = c0 + sc, c2 = c1 + sc, c3 = c2 + sc;
-  let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
-  if (accumulate) { x0 = v128.load(c0); x1 = v128.load(c1); x2 = v128.load(c2); x3 = v128.load(c3); }
-  const sr = f4(ars), sa = f4(acs), sb = f4(ldb);
-  let pa = a + f4(i * ars);
-  let pb = b + f4(j);
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(pb);
-    x0 = madd(v128.load32_splat(pa), b0, x0);
-    x1 = madd(v128.load32_splat(pa + sr), b0, x1);
-    x2 = madd(v128.load32_splat(pa + 2 * sr), b0, x2);
-    x3 = madd(v128.load32_splat(pa + 3 * sr), b0, x3);
-    pa += sa;
-    pb += sb;
-  }
-  v128.store(c0, x0); v128.store(c1, x1); v128.store(c2, x2); v128.store(c3, x3);
-}
-
-@inline function tile1x8(c: usize, a: usize, b: usize, i: i32, j: i32, K: i32,
-                         ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
-  const c0 = c + f4(i * ldc + j);
-  let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
-  if (accumulate) { x0 = v128.load(c0); x1 = v128.load(c0, 16); }
-  const sa = f4(acs), sb = f4(ldb);
-  let pa = a + f4(i * ars);
-  let pb = b + f4(j);
-  for (let k = 0; k < K; k++) {
-    const av = v128.load32_splat(pa);
-    x0 = madd(av, v128.load(pb), x0);
-    x1 = madd(av, v128.load(pb, 16), x1);
-    pa += sa;
-    pb += sb;
-  }
-  v128.store(c0, x0); v128.store(c0, x1, 16);
-}
-
-@inline function tile1x4(c: usize, a: usize, b: usize, i: i32, j: i32, K: i32,
-                         ars: i32, acs: i32, ldb: i32, ldc: i32, accumulate: bool): void {
-  const c0 = c + f4(i * ldc + j);
-  let x0 = accumulate ? v128.load(c0) : f32x4.splat(0);
-  const sa = f4(acs), sb = f4(ldb);
-  let pa = a + f4(i * ars);
-  let pb = b + f4(j);
-  for (let k = 0; k < K; k++) {
-    x0 = madd(v128.load32_splat(pa), v128.load(pb), x0);
-    pa += sa;
-    pb += sb;
-  }
-  v128.store(c0, x0);
-}
-
-/** dst[cols,rows] = src[rows,cols]ᵀ. Called once per backward on weights, not per step. */
-export function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
-    for (let q = 0; q < cols; q++) store<f32>(dst + f4(q * rows + r), load<f32>(src + f4(r * cols + q)));
+    memory.fill(TILE + f4(r * NR), 0, NR * 4);
+    if (acc) memory.copy(TILE + f4(r * NR), c + f4(r * ldc), f4(ncol));
+  }
+  if (rows == 4) tile4x8(TILE, NR, a, ars, acs, b, kc, true);
+  else tile1x8(TILE, a, acs, b, kc, true);
+  for (let r = 0; r < rows; r++) memory.copy(c + f4(r * ldc), TILE + f4(r * NR), f4(ncol));
+}
+
+function tile4x8(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32, acc: bool): void {
+  const sc = f4(ldc), sr = f4(ars), sa = f4(acs);
+  if (ASC_FEATURE_SIMD) {
+    const c0 = c, c1 = c0 + sc, c2 = c1 + sc, c3 = c2 + sc;
+    let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+    let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+    if (acc) {
+      x00 = v128.load(c0); x01 = v128.load(c0, 16);
+      x10 = v128.load(c1); x11 = v128.load(c1, 16);
+      x20 = v128.load(c2); x21 = v128.load(c2, 16);
+      x30 = v128.load(c3); x31 = v128.load(c3, 16);
+    }
+    let pa = a, pb = b;
+    for (let k = 0; k < kc; k++) {
+      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+      let av = v128.load32_splat(pa);
+      x00 = madd(av, b0, x00); x01 = madd(av, b1, x01);
+      av = v128.load32_splat(pa + sr);
+      x10 = madd(av, b0, x10); x11 = madd(av, b1, x11);
+      av = v128.load32_splat(pa + 2 * sr);
+      x20 = madd(av, b0, x20); x21 = madd(av, b1, x21);
+      av = v128.load32_splat(pa + 3 * sr);
+      x30 = madd(av, b0, x30); x31 = madd(av, b1, x31);
+      pa += sa;
+      pb += NR * 4;
+    }
+    v128.store(c0, x00); v128.store(c0, x01, 16);
+    v128.store(c1, x10); v128.store(c1, x11, 16);
+    v128.store(c2, x20); v128.store(c2, x21, 16);
+    v128.store(c3, x30); v128.store(c3, x31, 16);
+  } else {
+    for (let r = 0; r < 4; r++) tile_scalar(c + <usize>r * sc, a + <usize>r * sr, sa, b, kc, acc);
+  }
+}
+
+@inline function tile1x8(c: usize, a: usize, acs: i32, b: usize, kc: i32, acc: bool): void {
+  const sa = f4(acs);
+  if (ASC_FEATURE_SIMD) {
+    // Two independent accumulator pairs (even and odd k), summed at the end.
+    let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+    if (acc) { x0 = v128.load(c); x1 = v128.load(c, 16); }
+    let pa = a, pb = b, k = 0;
+    for (; k + 2 <= kc; k += 2) {
+      const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + sa);
+      x0 = madd(a0, v128.load(pb), x0); x1 = madd(a0, v128.load(pb, 16), x1);
+      x2 = madd(a1, v128.load(pb, 32), x2); x3 = madd(a1, v128.load(pb, 48), x3);
+      pa += 2 * sa;
+      pb += 2 * NR * 4;
+    }
+    for (; k < kc; k++) {
+      const a0 = v128.load32_splat(pa);
+      x0 = madd(a0, v128.load(pb), x0); x1 = madd(a0, v128.load(pb, 16), x1);
+      pa += sa;
+      pb += NR * 4;
+    }
+    v128.store(c, f32x4.add(x0, x2));
+    v128.store(c, f32x4.add(x1, x3), 16);
+  } else {
+    tile_scalar(c, a, sa, b, kc, acc);
+  }
+}
+
+// One row of C (8 columns) over a panel: the scalar build's tile, k outer so the panel streams.
+@inline function tile_scalar(c: usize, a: usize, sa: usize, b: usize, kc: i32, acc: bool): void {
+  if (!acc) memory.fill(c, 0, NR * 4);
+  let pa = a, pb = b;
+  for (let k = 0; k < kc; k++) {
+    const av = load<f32>(pa);
+    for (let j = 0; j < NR; j++) store<f32>(c + f4(j), load<f32>(c + f4(j)) + av * load<f32>(pb + f4(j)));
+    pa += sa;
+    pb += NR * 4;
+  }
+}
+
+/**
+ * dst = srcᵀ, both in panel layout: src has K rows and N columns, dst N rows and K columns.
+ * Used once per backward to get W from the stored Wᵀ (not a hot loop).
+ */
+export function transpose_packed(dst: usize, src: usize, K: i32, N: i32): void {
+  memory.fill(dst, 0, f4(panel_size(N, K)));
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) {
+      const v = load<f32>(src + f4((n >> 3) * K * NR + k * NR + (n & 7)));
+      store<f32>(dst + f4((k >> 3) * N * NR + n * NR + (k & 7)), v);
+    }
   }
 }
 

@@ -1,12 +1,13 @@
 // A whole sequence through one layer and one direction.
 // Shapes: T steps, B batch, In layer input, H hidden, Hout = projSize or H, G = 4H.
 // Memory is time-major: x[T][B][In], y[T][B][ldy] (this direction's Hout columns).
-// Internal weight layouts are transposed from PyTorch's so every product is an NN or TN GEMM:
-//   wih [In,G], whh [Hout,G], whr [H,Hout] (forward); backward takes PyTorch-layout copies.
+// Weights are stored as Wᵀ in 8-column panels (see gemm.ts), so every product is a GEMM over a
+// packed B: wih = W_ihᵀ [In,G], whh = W_hhᵀ [Hout,G], whr = W_hrᵀ [H,Hout]. Backward takes the
+// PyTorch-orientation copies, also packed (transpose_packed), and writes dW in the panel layout.
 // Only the recurrent product h·W_hh (and the projection) stays inside the time loop; the input
 // projection, dW_ih, dW_hh, dW_hr and dx are each one GEMM over all T·B rows.
 import { f4, active, copy_rows } from "./vec";
-import { gemm, bias_rows, colsum_add } from "./gemm";
+import { gemm, gemm_rm, bias_rows, colsum_add } from "./gemm";
 import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 
 /**
@@ -17,7 +18,7 @@ import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
  * m               projection only: m = o⊙tanh(c_t) [T,B,H] with time stride mts floats
  *                 (mts = 0: one [B,H] scratch reused every step). Ignored when whr = 0.
  * x [T,B,ldx]     layer input.
- * wih [In,G], whh [Hout,G], bih, bhh [G], whr [H,Hout] or 0, pi/pf/po [H] or pi = 0.
+ * wih [In,G], whh [Hout,G] (panels), bih, bhh [G], whr [H,Hout] (panels) or 0, pi/pf/po [H] or pi = 0.
  * lengths i32 [B] or 0. reverse: run t = T-1 .. 0.
  */
 export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
@@ -32,18 +33,18 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
   assert(whr == 0 || m != 0, "lstm_forward: projection needs an m buffer");
   const G = 4 * H, TB = T * B;
   bias_rows(act, bih, bhh, TB, G);
-  gemm(act, x, wih, TB, G, In, ldx, 1, G, G, true);
+  gemm(act, x, wih, TB, G, In, ldx, 1, G, 8, true);
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const at = act + f4(t * B * G), yt = y + f4(t * B * ldy);
     if (hp != 0) copy_rows(hp + f4(t * B * Hout), Hout, h, Hout, B, Hout);
     if (cp != 0) copy_rows(cp + f4(t * B * H), H, c, H, B, H);
-    gemm(at, h, whh, B, G, Hout, Hout, 1, G, G, true);
+    gemm(at, h, whh, B, G, Hout, Hout, 1, G, 8, true);
     const cst = cs != 0 ? cs + f4(t * B * H) : 0;
     if (whr != 0) {
       const mt = m + f4(t * mts);
       lstm_cell_forward(mt, H, cst, c, at, pi, pf, po, lengths, t, B, H);
-      gemm(yt, mt, whr, B, Hout, H, H, 1, Hout, ldy, false); // padded rows: m = 0, so y = 0
+      gemm(yt, mt, whr, B, Hout, H, H, 1, ldy, 8, false); // padded rows: m = 0, so y = 0
     } else {
       lstm_cell_forward(yt, ldy, cst, c, at, pi, pf, po, lengths, t, B, H);
     }
@@ -55,13 +56,14 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
  * Backward of lstm_forward (BPTT). Gradients are added; the caller zeroes them.
  * dx [T,B,ldx]    += dL/dx (0 at padded steps).
  * dh [B,Hout], dc [B,H]   in: dL/dhn, dL/dcn; out: dL/dh0, dL/dc0.
- * dwih [In,G], dwhh [Hout,G], dbih, dbhh [G], dwhr [H,Hout], dpi/dpf/dpo [H]  += parameter grads.
+ * dwih [In,G], dwhh [Hout,G], dbih, dbhh [G], dwhr [H,Hout], dpi/dpf/dpo [H]  += parameter grads
+ *                 (the 2-D ones in panel layout, like the weights).
  * da [T,B,G]      scratch: dL/d(pre-activations), kept for the weight GEMMs after the loop.
  * dht [T,B,Hout]  scratch, projection only: dL/dh_t.
  * dm [B,H], dhs [B,Hout]  scratch.
  * dy [T,B,ldy]    dL/dy for this direction (ignored at padded steps).
  * x, act, cs, cp, hp, m: what lstm_forward saved (m with mts = B*H).
- * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-layout weights; pi/pf/po as forward.
+ * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-orientation weights in panels; pi/pf/po as forward.
  */
 export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
                               dwih: usize, dwhh: usize, dbih: usize, dbhh: usize, dwhr: usize,
@@ -82,7 +84,7 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
     if (whr_t != 0) {
       const dhtt = dht + f4(t * B * Hout);
       add_active_rows(dhtt, dh, dyt, ldy, B, Hout, lengths, t);
-      gemm(dm, dhtt, whr_t, B, H, Hout, Hout, 1, H, H, false);
+      gemm(dm, dhtt, whr_t, B, H, Hout, Hout, 1, H, 8, false);
     } else {
       add_active_rows(dm, dh, dyt, ldy, B, H, lengths, t);
     }
@@ -90,19 +92,19 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
     lstm_cell_backward(dat, dc, dpi, dpf, dpo, dm, H, act + f4(t * B * G), cs + o, cp + o,
                        pi, pf, po, lengths, t, B, H);
     if (lengths == 0) {
-      gemm(dh, dat, whh_t, B, Hout, G, G, 1, Hout, Hout, false);
+      gemm(dh, dat, whh_t, B, Hout, G, G, 1, Hout, 8, false);
     } else {
-      gemm(dhs, dat, whh_t, B, Hout, G, G, 1, Hout, Hout, false);
+      gemm(dhs, dat, whh_t, B, Hout, G, G, 1, Hout, 8, false);
       copy_active_rows(dh, Hout, dhs, Hout, B, Hout, lengths, t);
     }
   }
   // Weight gradients over all T·B rows at once; padded rows have da = 0 and add nothing.
-  gemm(dwih, x, da, In, G, TB, 1, ldx, G, G, true);
-  gemm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, G, true);
+  gemm_rm(dwih, x, da, In, G, TB, 1, ldx, G, 8, In * 8, true);
+  gemm_rm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, 8, Hout * 8, true);
   colsum_add(dbih, da, TB, G, G);
   colsum_add(dbhh, da, TB, G, G);
-  if (whr_t != 0) gemm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, Hout, true);
-  gemm(dx, da, wih_t, TB, In, G, G, 1, In, ldx, true);
+  if (whr_t != 0) gemm_rm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, 8, H * 8, true);
+  gemm(dx, da, wih_t, TB, In, G, G, 1, ldx, 8, true);
 }
 
 /** dst[b] = src[b] for rows b valid at step t; other rows keep their carried state. */

@@ -35,11 +35,11 @@ export function copyIn(heap: Float32Array, dst: number, data: Float32Array, T: n
   }
 }
 
-/** A fresh copy of time-major [T,B,W] memory, as [B,T,W] when batchFirst. */
-export function copyOut(heap: Float32Array, src: number, T: number, B: number, W: number, batchFirst: boolean): Float32Array {
+/** Time-major [T,B,W] memory copied into `out` (fresh when omitted), as [B,T,W] when batchFirst. */
+export function copyOut(heap: Float32Array, src: number, T: number, B: number, W: number, batchFirst: boolean,
+  out: Float32Array = new Float32Array(T * B * W)): Float32Array {
   const at = src >>> 2;
-  if (!batchFirst) return heap.slice(at, at + T * B * W);
-  const out = new Float32Array(T * B * W);
+  if (!batchFirst) { out.set(heap.subarray(at, at + T * B * W)); return out; }
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) out.set(heap.subarray(at + (t * B + b) * W, at + (t * B + b + 1) * W), (b * T + t) * W);
   }
@@ -50,5 +50,24 @@ export function copyOut(heap: Float32Array, src: number, T: number, B: number, W
 export function readRows(heap: Float32Array, src: number, stride: number, rows: number, width: number): Float32Array {
   const out = new Float32Array(rows * width), at = src >>> 2;
   for (let r = 0; r < rows; r++) out.set(heap.subarray(at + r * stride, at + r * stride + width), r * width);
+  return out;
+}
+
+/** An `out` tensor, if given, must be a { data: Float32Array, shape } of exactly `shape`. */
+export function checkOut(name: string, t: unknown, shape: readonly number[]): void {
+  if (t === undefined) return;
+  const o = t as { data?: unknown; shape?: unknown };
+  const n = shape.reduce((a, b) => a * b, 1);
+  const ok = o !== null && typeof o === "object" && o.data instanceof Float32Array && o.data.length === n &&
+    Array.isArray(o.shape) && o.shape.length === shape.length && shape.every((d, i) => (o.shape as number[])[i] === d);
+  if (!ok) throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
+}
+
+/** A result tensor read from byte pointer src: written into `out` when given, else fresh. */
+export function emit(heap: Float32Array, src: number, shape: number[], out?: { data: Float32Array; shape: number[] }) {
+  const at = src >>> 2;
+  if (!out) return { data: heap.slice(at, at + shape.reduce((a, b) => a * b, 1)), shape };
+  const d = out.data;
+  for (let i = 0; i < d.length; i++) d[i] = heap[at + i];
   return out;
 }

@@ -1,7 +1,8 @@
 // Where each parameter lives inside a model's one parameter block, and how PyTorch's layout maps to it.
-// Kernels want every weight as [K,N] with N contiguous (see assembly/lstm.ts), so the 2-D
-// PyTorch weights are stored transposed: W_ih [4H,In] as [In,4H], W_hh [4H,Hout] as [Hout,4H],
-// W_hr [Hout,H] as [H,Hout]. Biases and peepholes are stored as they are.
+// Kernels read every weight as Wᵀ [K,N] in 8-column panels (see assembly/gemm.ts): the 2-D PyTorch
+// weights W [N,K] (W_ih [4H,In], W_hh [4H,Hout], W_hr [Hout,H]) are stored so that element
+// W[n][k] sits at ((n>>3)*K + k)*8 + (n&7), with N rounded up to 8 by zeros. Biases and
+// peepholes are stored as they are.
 // The gradient block is a twin with the same layout, so zeroing and clipping are one loop each.
 
 /** A validated model configuration (see LSTMOptions). */
@@ -20,8 +21,8 @@ export interface ParamEntry {
   name: string;
   shape: number[]; // PyTorch's shape
   offset: number; // in floats from the block start
-  size: number;
-  transposed: boolean; // stored as shape reversed
+  size: number; // PyTorch's element count
+  packed: boolean; // stored as Wᵀ panels; takes panelSize(shape) floats
 }
 
 /** Float offsets of one (layer, direction)'s parameters; -1 where absent. */
@@ -44,6 +45,10 @@ export interface Layout {
 }
 
 const ALIGN = 16; // floats: keeps every tensor on a 64-byte line
+const NR = 8; // panel width, as in assembly/gemm.ts
+
+/** Floats taken by the panel layout of a PyTorch [N,K] weight. */
+export const panelSize = (N: number, K: number) => Math.ceil(N / NR) * NR * K;
 
 export function dims(cfg: LSTMConfig) {
   const H = cfg.hiddenSize, D = cfg.bidirectional ? 2 : 1;
@@ -56,11 +61,11 @@ export function layoutParams(cfg: LSTMConfig): Layout {
   const entries: ParamEntry[] = [];
   const groups: Group[] = [];
   let at = 0;
-  const add = (name: string, shape: number[], transposed: boolean) => {
+  const add = (name: string, shape: number[], packed: boolean) => {
     const size = shape.reduce((a, b) => a * b, 1);
-    entries.push({ name, shape, offset: at, size, transposed });
+    entries.push({ name, shape, offset: at, size, packed });
     const off = at;
-    at += Math.ceil(size / ALIGN) * ALIGN;
+    at += Math.ceil((packed ? panelSize(shape[0], shape[1]) : size) / ALIGN) * ALIGN;
     return off;
   };
   for (let l = 0; l < L; l++) {
@@ -84,20 +89,30 @@ export function layoutParams(cfg: LSTMConfig): Layout {
   return { entries, groups, total: at };
 }
 
+// Row n of a PyTorch [N,K] weight is a strided column of its panel: K floats, 8 apart.
+const rowAt = (at: number, K: number, n: number) => at + (n >> 3) * K * NR + (n & 7);
+
 /** Copy a PyTorch-layout tensor into the block (heap = the memory as floats, base = block start). */
 export function writeEntry(e: ParamEntry, src: Float32Array, heap: Float32Array, base: number): void {
   const at = base + e.offset;
-  if (!e.transposed) { heap.set(src, at); return; }
-  const [R, C] = e.shape; // stored as [C, R]
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) heap[at + c * R + r] = src[r * C + c];
+  if (!e.packed) { heap.set(src, at); return; }
+  const [N, K] = e.shape;
+  heap.fill(0, at, at + panelSize(N, K));
+  for (let n = 0; n < N; n++) {
+    const p = rowAt(at, K, n);
+    for (let k = 0; k < K; k++) heap[p + k * NR] = src[n * K + k];
+  }
 }
 
 /** A fresh PyTorch-layout copy of one tensor of the block. */
 export function readEntry(e: ParamEntry, heap: Float32Array, base: number): Float32Array {
   const at = base + e.offset;
-  if (!e.transposed) return heap.slice(at, at + e.size);
-  const [R, C] = e.shape;
+  if (!e.packed) return heap.slice(at, at + e.size);
+  const [N, K] = e.shape;
   const out = new Float32Array(e.size);
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[r * C + c] = heap[at + c * R + r];
+  for (let n = 0; n < N; n++) {
+    const p = rowAt(at, K, n);
+    for (let k = 0; k < K; k++) out[n * K + k] = heap[p + k * NR];
+  }
   return out;
 }

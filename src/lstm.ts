@@ -1,10 +1,10 @@
 import { LSTMError, describe, checkInt, checkBool } from "./errors";
 import { type Tensor, type TensorLike, toTensor } from "./tensor";
-import { backend, type Backend } from "./wasm/backend";
-import { Workspace } from "./wasm/workspace";
-import { type LSTMConfig, type Layout, layoutParams, dims, writeEntry, readEntry } from "./layout";
+import { backend } from "./wasm/backend";
+import { type LSTMConfig, writeEntry, readEntry } from "./layout";
+import { Engine } from "./engine";
 import { seededRandom } from "./rng";
-import { checkKeys, checkLengths, copyIn, copyOut, readRows } from "./io";
+import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -37,21 +37,26 @@ export interface ForwardOptions {
   train?: boolean;
   /** Also return every gate's activations. */
   returnGates?: boolean;
+  /** Tensors to write the results into instead of allocating new ones (shapes must match). */
+  out?: { y?: Tensor; hn?: Tensor; cn?: Tensor };
 }
 
 export type Gates = Record<string, Record<string, Tensor>>;
 export interface ForwardResult { y: Tensor; hn: Tensor; cn: Tensor; gates?: Gates }
-export interface BackwardOptions { dy?: TensorLike; dhn?: TensorLike; dcn?: TensorLike }
+export interface BackwardOptions {
+  dy?: TensorLike;
+  dhn?: TensorLike;
+  dcn?: TensorLike;
+  /** Tensors to write the results into instead of allocating new ones (shapes must match). */
+  out?: { dx?: Tensor; dh0?: Tensor; dc0?: Tensor };
+}
 export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
 /** A streaming state for {@link LSTM.step}: h [L,B,Hout], c [L,B,H]. Updated in place. */
 export interface LSTMState { h: Tensor; c: Tensor }
 
-type Ptrs = Record<string, number>;
-interface Cache { T: number; B: number; lens: number; p: Ptrs }
-
 const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "projSize", "peephole", "batchFirst", "seed"];
-const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates"];
-const GATE_NAMES = ["i", "f", "g", "o"] as const;
+const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
+const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
 
 /**
  * A multi-layer LSTM whose forward, BPTT and clipping run in WebAssembly.
@@ -63,14 +68,7 @@ const GATE_NAMES = ["i", "f", "g", "o"] as const;
  */
 export class LSTM {
   readonly config: Readonly<LSTMConfig>;
-  private readonly be: Backend;
-  private readonly layout: Layout;
-  private readonly params: number;
-  private readonly gradPtr: number;
-  private readonly trainWs: Workspace;
-  private readonly inferWs: Workspace;
-  private readonly backWs: Workspace;
-  private cache: Cache | null = null;
+  private readonly e: Engine;
   private disposed = false;
 
   /**
@@ -93,34 +91,19 @@ export class LSTM {
     }
     const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1);
     this.config = Object.freeze(cfg);
-    this.be = backend();
-    this.layout = layoutParams(cfg);
-    const bytes = this.layout.total * 4;
-    this.params = this.be.arena.alloc(bytes, "parameters");
-    try {
-      this.gradPtr = this.be.arena.alloc(bytes, "gradients");
-    } catch (e) {
-      this.be.arena.release(this.params);
-      throw e;
-    }
-    this.trainWs = new Workspace(this.be, "training buffers");
-    this.inferWs = new Workspace(this.be, "inference buffers");
-    this.backWs = new Workspace(this.be, "backward buffers");
-    const heap = this.be.f32;
-    heap.fill(0, this.params >>> 2, (this.params >>> 2) + this.layout.total);
-    heap.fill(0, this.gradPtr >>> 2, (this.gradPtr >>> 2) + this.layout.total);
+    this.e = new Engine(backend(), cfg);
     // PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), drawn in PyTorch layout order.
-    const rand = seededRandom(seed), k = 1 / Math.sqrt(cfg.hiddenSize);
-    for (const e of this.layout.entries) {
-      const v = new Float32Array(e.size);
+    const heap = this.e.be.f32, rand = seededRandom(seed), k = 1 / Math.sqrt(cfg.hiddenSize);
+    for (const en of this.e.layout.entries) {
+      const v = new Float32Array(en.size);
       for (let i = 0; i < v.length; i++) v[i] = (2 * rand() - 1) * k;
-      writeEntry(e, v, heap, this.params >>> 2);
+      writeEntry(en, v, heap, this.e.params >>> 2);
     }
   }
 
   /** The backend (build) this model runs on. */
   get backend(): string {
-    return this.be.name;
+    return this.e.be.name;
   }
 
   /**
@@ -133,98 +116,46 @@ export class LSTM {
   forward(x: TensorLike, opts: ForwardOptions = {}): ForwardResult {
     this.live();
     checkKeys("options", opts, FORWARD_KEYS);
-    const { H, D, Hout, L, I, G } = dims(this.config);
+    const { H, D, Hout, L, I } = this.e.d;
     const bf = this.config.batchFirst;
     const seqLen = opts.seqLen === undefined ? null : checkInt("options.seqLen", opts.seqLen);
     const batch = opts.batch === undefined ? null : checkInt("options.batch", opts.batch);
     const xt = toTensor("x", x, bf ? [batch, seqLen, I] : [seqLen, batch, I]);
     const T = xt.shape[bf ? 1 : 0], B = xt.shape[bf ? 0 : 1];
     if (T < 1 || B < 1) throw new LSTMError("x", "at least one time step and one batch element", `shape [${xt.shape.join(",")}]`);
-    const h0 = opts.h0 === undefined ? null : toTensor("options.h0", opts.h0, [L * D, B, Hout]);
-    const c0 = opts.c0 === undefined ? null : toTensor("options.c0", opts.c0, [L * D, B, H]);
+    const LD = L * D, yShape = bf ? [B, T, D * Hout] : [T, B, D * Hout];
+    const h0 = opts.h0 === undefined ? null : toTensor("options.h0", opts.h0, [LD, B, Hout]);
+    const c0 = opts.c0 === undefined ? null : toTensor("options.c0", opts.c0, [LD, B, H]);
     const lengths = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, B, T);
     const train = checkBool("options.train", opts.train ?? false);
     const wantGates = checkBool("options.returnGates", opts.returnGates ?? false);
+    const out = opts.out === undefined ? {} : opts.out;
+    checkKeys("options.out", out, ["y", "hn", "cn"]);
+    checkOut("options.out.y", out.y, yShape);
+    checkOut("options.out.hn", out.hn, [LD, B, Hout]);
+    checkOut("options.out.cn", out.cn, [LD, B, H]);
 
-    const TB = T * B, LD = L * D, proj = this.config.projSize > 0;
-    let p: Ptrs;
-    if (train) {
-      this.cache = null; // its buffers are about to be overwritten
-      const sizes: Record<string, number> = { x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H };
-      for (let l = 0; l < L; l++) sizes[`y${l}`] = TB * D * Hout;
-      for (let k = 0; k < LD; k++) {
-        sizes[`act${k}`] = TB * G; sizes[`cs${k}`] = TB * H; sizes[`cp${k}`] = TB * H;
-        sizes[`hp${k}`] = TB * Hout; sizes[`m${k}`] = proj ? TB * H : 0;
-      }
-      p = this.trainWs.plan(sizes);
-    } else {
-      p = this.planInfer(T, B, wantGates, lengths !== null);
-    }
-    const heap = this.be.f32;
+    const e = this.e;
+    const p = train ? e.planTrain(T, B, lengths !== null) : e.planInfer(T, B, wantGates, lengths !== null);
+    const heap = e.be.f32; // after planning, which may grow memory
     copyIn(heap, p.x, xt.data, T, B, I, bf);
-    if (lengths) this.be.i32.set(lengths, p.lens >>> 2);
+    if (lengths) e.be.i32.set(lengths, p.lens >>> 2);
     if (h0) heap.set(h0.data, p.h >>> 2); else heap.fill(0, p.h >>> 2, (p.h >>> 2) + LD * B * Hout);
     if (c0) heap.set(c0.data, p.c >>> 2); else heap.fill(0, p.c >>> 2, (p.c >>> 2) + LD * B * H);
 
     const gates: Gates | undefined = wantGates ? {} : undefined;
-    const top = this.run(p, T, B, train, gates);
-    const out = this.be.f32; // the same memory; no call above grows it
+    const top = e.run(p, T, B, train, gates);
+    let y: Tensor;
+    if (out.y) { copyOut(heap, top, T, B, D * Hout, bf, out.y.data); y = out.y; }
+    else y = { data: copyOut(heap, top, T, B, D * Hout, bf), shape: yShape };
     const result: ForwardResult = {
-      y: { data: copyOut(out, top, T, B, D * Hout, bf), shape: bf ? [B, T, D * Hout] : [T, B, D * Hout] },
-      hn: { data: out.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] },
-      cn: { data: out.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] },
+      y,
+      hn: emit(heap, p.h, [LD, B, Hout], out.hn),
+      cn: emit(heap, p.c, [LD, B, H], out.cn),
     };
     if (gates) result.gates = gates;
-    if (train) this.cache = { T, B, lens: p.lens, p };
+    if (train) e.cache = { T, B, p };
     return result;
-  }
-
-  private planInfer(T: number, B: number, gates: boolean, lengths: boolean): Ptrs {
-    const { H, D, Hout, L, I, G } = dims(this.config);
-    const TB = T * B, LD = L * D, proj = this.config.projSize > 0;
-    return this.inferWs.plan({
-      x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H,
-      ya: TB * D * Hout, yb: L > 1 ? TB * D * Hout : 0, act: TB * G,
-      cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
-    });
-  }
-
-  // Every layer and direction through lstm_forward; returns the pointer to the top layer's y.
-  private run(p: Ptrs, T: number, B: number, train: boolean, gates?: Gates): number {
-    const { H, D, Hout, L, I } = dims(this.config);
-    const K = this.be.k, w = this.params, lay = this.layout;
-    const proj = this.config.projSize > 0;
-    let input = p.x, In = I;
-    for (let l = 0; l < L; l++) {
-      const y = train ? p[`y${l}`] : l % 2 === 0 ? p.ya : p.yb;
-      for (let d = 0; d < D; d++) {
-        const k = l * D + d, g = lay.groups[k];
-        const act = train ? p[`act${k}`] : p.act;
-        const cs = train ? p[`cs${k}`] : p.cs;
-        const m = train ? p[`m${k}`] : p.m;
-        const mts = proj && (train || gates) ? B * H : 0;
-        const at = (off: number) => (off < 0 ? 0 : w + 4 * off);
-        K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
-          cs, train ? p[`cp${k}`] : 0, train ? p[`hp${k}`] : 0, m, mts, input, In,
-          at(g.wih), at(g.whh), at(g.bih), at(g.bhh), at(g.whr), at(g.pi), at(g.pf), at(g.po),
-          p.lens, T, B, In, H, Hout, d);
-        if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
-      }
-      input = y;
-      In = D * Hout;
-    }
-    return input;
-  }
-
-  private readGates(act: number, cs: number, m: number, y: number, d: number, T: number, B: number): Record<string, Tensor> {
-    const { H, D, Hout, G } = dims(this.config);
-    const heap = this.be.f32, rows = T * B, s = [T, B, H];
-    const out: Record<string, Tensor> = {};
-    GATE_NAMES.forEach((name, q) => { out[name] = { data: readRows(heap, act + 4 * q * H, G, rows, H), shape: s }; });
-    out.c = { data: heap.slice(cs >>> 2, (cs >>> 2) + rows * H), shape: s };
-    out.h = { data: readRows(heap, y + 4 * d * Hout, D * Hout, rows, Hout), shape: [T, B, Hout] };
-    if (this.config.projSize > 0) out.m = { data: heap.slice(m >>> 2, (m >>> 2) + rows * H), shape: s };
-    return out;
   }
 
   /**
@@ -236,108 +167,85 @@ export class LSTM {
    */
   backward(grads: BackwardOptions = {}): BackwardResult {
     this.live();
-    checkKeys("gradients", grads, ["dy", "dhn", "dcn"]);
-    const c = this.cache;
+    checkKeys("gradients", grads, BACKWARD_KEYS);
+    const e = this.e, c = e.cache;
     if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
-    const { H, D, Hout, L, I, G } = dims(this.config);
-    const { T, B, p } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D;
-    const proj = this.config.projSize > 0;
+    const { H, D, Hout, L, I } = e.d;
+    const { T, B } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D;
     const dy = grads.dy === undefined ? null : toTensor("gradients.dy", grads.dy, bf ? [B, T, D * Hout] : [T, B, D * Hout]);
     const dhn = grads.dhn === undefined ? null : toTensor("gradients.dhn", grads.dhn, [LD, B, Hout]);
     const dcn = grads.dcn === undefined ? null : toTensor("gradients.dcn", grads.dcn, [LD, B, H]);
-    const maxIn = Math.max(I, D * Hout);
-    const q: Ptrs = this.backWs.plan({
-      dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
-      da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
-      wih: G * maxIn, whh: G * Hout, whr: proj ? Hout * H : 0,
-    });
-    const heap = this.be.f32, K = this.be.k, w = this.params, gr = this.gradPtr;
+    const out = grads.out === undefined ? {} : grads.out;
+    const dxShape = bf ? [B, T, I] : [T, B, I];
+    checkKeys("gradients.out", out, ["dx", "dh0", "dc0"]);
+    checkOut("gradients.out.dx", out.dx, dxShape);
+    checkOut("gradients.out.dh0", out.dh0, [LD, B, Hout]);
+    checkOut("gradients.out.dc0", out.dc0, [LD, B, H]);
+
+    const q = e.planBackward(T, B);
+    const heap = e.be.f32;
     if (dy) copyIn(heap, q.dy, dy.data, T, B, D * Hout, bf); else heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + TB * D * Hout);
     if (dhn) heap.set(dhn.data, q.dh >>> 2); else heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout);
     if (dcn) heap.set(dcn.data, q.dc >>> 2); else heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + LD * B * H);
-    const at = (base: number, off: number) => (off < 0 ? 0 : base + 4 * off);
-    for (let l = L - 1; l >= 0; l--) {
-      const In = l === 0 ? I : D * Hout;
-      const dOut = l === L - 1 ? q.dy : q[`dmid${(l + 1) % 2}`];
-      const dIn = l === 0 ? q.dx : q[`dmid${l % 2}`];
-      heap.fill(0, dIn >>> 2, (dIn >>> 2) + TB * In);
-      const xin = l === 0 ? p.x : p[`y${l - 1}`];
-      for (let d = 0; d < D; d++) {
-        const k = l * D + d, g = this.layout.groups[k];
-        K.transpose(q.wih, w + 4 * g.wih, In, G);
-        K.transpose(q.whh, w + 4 * g.whh, Hout, G);
-        if (proj) K.transpose(q.whr, w + 4 * g.whr, H, Hout);
-        K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
-          at(gr, g.wih), at(gr, g.whh), at(gr, g.bih), at(gr, g.bhh), at(gr, g.whr), at(gr, g.pi), at(gr, g.pf), at(gr, g.po),
-          q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
-          xin, p[`act${k}`], p[`cs${k}`], p[`cp${k}`], p[`hp${k}`], p[`m${k}`], q.wih, q.whh, q.whr,
-          at(w, g.pi), at(w, g.pf), at(w, g.po), c.lens, T, B, In, H, Hout, d);
-      }
-    }
-    const out = this.be.f32;
-    return {
-      dx: { data: copyOut(out, q.dx, T, B, I, bf), shape: bf ? [B, T, I] : [T, B, I] },
-      dh0: { data: out.slice(q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout), shape: [LD, B, Hout] },
-      dc0: { data: out.slice(q.dc >>> 2, (q.dc >>> 2) + LD * B * H), shape: [LD, B, H] },
-    };
+    e.backward(c, q);
+    let dx: Tensor;
+    if (out.dx) { copyOut(heap, q.dx, T, B, I, bf, out.dx.data); dx = out.dx; }
+    else dx = { data: copyOut(heap, q.dx, T, B, I, bf), shape: dxShape };
+    return { dx, dh0: emit(heap, q.dh, [LD, B, Hout], out.dh0), dc0: emit(heap, q.dc, [LD, B, H], out.dc0) };
   }
 
   /** A zero state for {@link step}: h [L,B,Hout], c [L,B,H]. */
   initialState(batch: number): LSTMState {
     this.live();
     const B = checkInt("batch", batch);
-    const { H, D, Hout, L } = dims(this.config);
+    const { H, D, Hout, L } = this.e.d;
     return { h: { data: new Float32Array(L * D * B * Hout), shape: [L * D, B, Hout] }, c: { data: new Float32Array(L * D * B * H), shape: [L * D, B, H] } };
   }
 
   /**
    * One time step for streaming: feeds xt [B,I] through every layer, updates `state` in place.
-   * Equals forward() on the sequence so far.
-   * @returns the top layer's h [B,Hout], a new tensor.
+   * Equals forward() on the sequence so far. With `out`, nothing is allocated.
+   * @param out optional [B,Hout] tensor to write the result into.
+   * @returns the top layer's h [B,Hout] (`out`, or a new tensor).
    * @throws LSTMError for a bidirectional model (a step cannot see the future) or bad shapes.
    */
-  step(xt: TensorLike, state: LSTMState): Tensor {
+  step(xt: TensorLike, state: LSTMState, out?: Tensor): Tensor {
     this.live();
     if (this.config.bidirectional) throw new LSTMError("step", "a unidirectional model (a step cannot see later inputs)", "a bidirectional model");
-    const { H, Hout, L, I } = dims(this.config);
+    const { H, Hout, L, I } = this.e.d;
     if (state === null || typeof state !== "object") throw new LSTMError("state", "an LSTMState { h, c } from initialState()", describe(state));
-    for (const key of ["h", "c"] as const) {
-      const t = state[key];
-      if (!t || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
-        throw new LSTMError(`state.${key}`, "a { data: Float32Array, shape } tensor (updated in place)", describe(t));
-      }
-    }
-    const B = state.h.shape[1];
-    if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `shape [${L},B,${Hout}]`, `shape [${state.h.shape.join(",")}]`);
-    toTensor("state.h", state.h, [L, B, Hout]);
-    toTensor("state.c", state.c, [L, B, H]);
-    const x = toTensor("xt", xt, [B, I]);
-    const p = this.planInfer(1, B, false, false);
-    const heap = this.be.f32;
-    heap.set(x.data, p.x >>> 2);
+    const B = Array.isArray(state.h?.shape) ? state.h.shape[1] : NaN;
+    if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `a { data: Float32Array, shape: [${L},B,${Hout}] } tensor (updated in place)`, describe(state.h));
+    checkOut("state.h", state.h, [L, B, Hout]);
+    checkOut("state.c", state.c, [L, B, H]);
+    checkOut("out", out, [B, Hout]);
+    const x = xt instanceof Float32Array && xt.length === B * I ? xt : toTensor("xt", xt, [B, I]).data;
+    const e = this.e, p = e.planInfer(1, B, false, false);
+    const heap = e.be.f32;
+    heap.set(x, p.x >>> 2);
     heap.set(state.h.data, p.h >>> 2);
     heap.set(state.c.data, p.c >>> 2);
-    const top = this.run(p, 1, B, false);
-    state.h.data.set(heap.subarray(p.h >>> 2, (p.h >>> 2) + L * B * Hout));
-    state.c.data.set(heap.subarray(p.c >>> 2, (p.c >>> 2) + L * B * H));
-    return { data: heap.slice(top >>> 2, (top >>> 2) + B * Hout), shape: [B, Hout] };
+    const top = e.run(p, 1, B, false);
+    copyFrom(heap, p.h, state.h.data);
+    copyFrom(heap, p.c, state.c.data);
+    return emit(heap, top, [B, Hout], out);
   }
 
   /** The parameters as fresh tensors, with torch.nn.LSTM's names and shapes. */
   stateDict(): Record<string, Tensor> {
     this.live();
-    return this.readBlock(this.params);
+    return this.readBlock(this.e.params);
   }
 
   /** The accumulated gradients, with the names and shapes of stateDict(). */
   grads(): Record<string, Tensor> {
     this.live();
-    return this.readBlock(this.gradPtr);
+    return this.readBlock(this.e.grads);
   }
 
   private readBlock(ptr: number): Record<string, Tensor> {
-    const heap = this.be.f32, out: Record<string, Tensor> = {};
-    for (const e of this.layout.entries) out[e.name] = { data: readEntry(e, heap, ptr >>> 2), shape: e.shape.slice() };
+    const heap = this.e.be.f32, out: Record<string, Tensor> = {};
+    for (const en of this.e.layout.entries) out[en.name] = { data: readEntry(en, heap, ptr >>> 2), shape: en.shape.slice() };
     return out;
   }
 
@@ -348,23 +256,25 @@ export class LSTM {
   loadStateDict(dict: Record<string, TensorLike>): void {
     this.live();
     if (dict === null || typeof dict !== "object" || Array.isArray(dict)) throw new LSTMError("stateDict", "an object of named tensors", describe(dict));
-    const names = new Set(this.layout.entries.map((e) => e.name));
+    const entries = this.e.layout.entries;
+    const names = new Set(entries.map((en) => en.name));
     for (const key of Object.keys(dict)) {
       if (!names.has(key)) throw new LSTMError(`stateDict["${key}"]`, `only the keys ${[...names].join(", ")}`, "an unknown key");
     }
-    const values = this.layout.entries.map((e) => {
-      if (!Object.prototype.hasOwnProperty.call(dict, e.name)) throw new LSTMError(`stateDict["${e.name}"]`, `a tensor of shape [${e.shape.join(",")}]`, "a missing key");
-      return toTensor(`stateDict["${e.name}"]`, dict[e.name], e.shape).data;
+    const values = entries.map((en) => {
+      if (!Object.prototype.hasOwnProperty.call(dict, en.name)) throw new LSTMError(`stateDict["${en.name}"]`, `a tensor of shape [${en.shape.join(",")}]`, "a missing key");
+      return toTensor(`stateDict["${en.name}"]`, dict[en.name], en.shape).data;
     });
-    const heap = this.be.f32;
-    this.layout.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));
-    this.cache = null; // activations saved under the old weights must not meet the new ones in backward
+    const heap = this.e.be.f32;
+    entries.forEach((en, i) => writeEntry(en, values[i], heap, this.e.params >>> 2));
+    this.e.cache = null; // activations saved under the old weights must not meet the new ones in backward
   }
 
   /** Set every gradient to 0. */
   zeroGrad(): void {
     this.live();
-    this.be.f32.fill(0, this.gradPtr >>> 2, (this.gradPtr >>> 2) + this.layout.total);
+    const g = this.e.grads >>> 2;
+    this.e.be.f32.fill(0, g, g + this.e.layout.total);
   }
 
   /**
@@ -374,9 +284,9 @@ export class LSTM {
   clipGradNorm(maxNorm: number): number {
     this.live();
     if (typeof maxNorm !== "number" || !(maxNorm >= 0)) throw new LSTMError("maxNorm", "a number >= 0", describe(maxNorm));
-    const K = this.be.k, n = this.layout.total;
-    const total = Math.sqrt(K.sum_squares(this.gradPtr, n));
-    if (total > maxNorm) K.scale(this.gradPtr, n, maxNorm / total);
+    const K = this.e.be.k, n = this.e.layout.total;
+    const total = Math.sqrt(K.sum_squares(this.e.grads, n));
+    if (total > maxNorm) K.scale(this.e.grads, n, maxNorm / total);
     return total;
   }
 
@@ -384,15 +294,16 @@ export class LSTM {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.cache = null;
-    this.trainWs.free();
-    this.inferWs.free();
-    this.backWs.free();
-    this.be.arena.release(this.params);
-    this.be.arena.release(this.gradPtr);
+    this.e.free();
   }
 
   private live(): void {
     if (this.disposed) throw new LSTMError("lstm", "a model that has not been disposed", "a disposed model");
   }
+}
+
+// dst.length floats from byte pointer src, without allocating a view.
+function copyFrom(heap: Float32Array, src: number, dst: Float32Array): void {
+  const at = src >>> 2;
+  for (let i = 0; i < dst.length; i++) dst[i] = heap[at + i];
 }

@@ -13,9 +13,9 @@ type Build = (typeof BUILD_NAMES)[number];
 
 // Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
 const KERNELS = [
-  "bias_rows", "clip_value", "colsum_add", "gemm", "lstm_backward", "lstm_cell_backward",
+  "bias_rows", "clip_value", "colsum_add", "gemm", "gemm_rm", "lstm_backward", "lstm_cell_backward",
   "lstm_cell_forward", "lstm_forward", "scale", "sigmoid_backward", "sigmoid_forward",
-  "sum_squares", "tanh_backward", "tanh_forward", "transpose",
+  "sum_squares", "tanh_backward", "tanh_forward", "transpose_packed",
 ];
 const EXPORTS = [...KERNELS, "heap_base", "memory"].sort();
 
@@ -33,18 +33,53 @@ function wat(b: Build): string {
   return t;
 }
 
-/** Exported name -> that function's text, from its `(func $X` header to the next top-level func. */
-function functionBodies(text: string): Map<string, string> {
-  const internal = new Map<string, string>();
-  for (const m of text.matchAll(/^ \(export "([^"]+)" \(func (\$[^\s)]+)\)\)$/gm)) internal.set(m[1], m[2]);
+/** Internal function name -> its text, from its `(func $X` header to the next top-level func. */
+function allFunctions(text: string): Map<string, string> {
   const heads = [...text.matchAll(/^ \(func (\$[^\s)]+)/gm)];
-  const byInternal = new Map<string, string>();
-  heads.forEach((h, i) => byInternal.set(h[1], text.slice(h.index, i + 1 < heads.length ? heads[i + 1].index : text.length)));
   const out = new Map<string, string>();
-  for (const [name, fn] of internal) {
+  heads.forEach((h, i) => out.set(h[1], text.slice(h.index, i + 1 < heads.length ? heads[i + 1].index : text.length)));
+  return out;
+}
+
+/** Exported name -> its internal function name. */
+function exportedFunctions(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^ \(export "([^"]+)" \(func (\$[^\s)]+)\)\)$/gm)) out.set(m[1], m[2]);
+  return out;
+}
+
+/** Exported name -> that function's text. */
+function functionBodies(text: string): Map<string, string> {
+  const byInternal = allFunctions(text);
+  const out = new Map<string, string>();
+  for (const [name, fn] of exportedFunctions(text)) {
     const body = byInternal.get(fn);
     if (body === undefined) throw new Error(`export ${name} -> ${fn} has no (func ${fn} ...) in the text`);
     out.set(name, body);
+  }
+  return out;
+}
+
+/**
+ * The internal functions an export calls, directly or through other calls (not the export itself):
+ * internal name -> text. The release builds carry no name section (binaryen prints $0, $1, ...),
+ * so gemm's tile functions are found by following `call`s rather than by name.
+ */
+function callees(text: string, exportName: string): Map<string, string> {
+  const fns = allFunctions(text);
+  const root = exportedFunctions(text).get(exportName);
+  if (root === undefined) throw new Error(`no export ${exportName}`);
+  const out = new Map<string, string>();
+  const todo = [root];
+  while (todo.length) {
+    const body = fns.get(todo.pop()!)!;
+    for (const m of body.matchAll(/\(call (\$[^\s)]+)/g)) {
+      if (m[1] === root || out.has(m[1])) continue;
+      const callee = fns.get(m[1]);
+      if (callee === undefined) throw new Error(`call to ${m[1]} has no (func ${m[1]} ...) in the text`);
+      out.set(m[1], callee);
+      todo.push(m[1]);
+    }
   }
   return out;
 }
@@ -106,12 +141,46 @@ describe("exports and imports of the release builds", () => {
 describe("instructions in each build", () => {
   // An f32x4 op in the body: sum_squares accumulates in f64x2, so its one is f64x2.promote_low_f32x4.
   const usesF32x4 = (body: string) => body.includes("f32x4");
-  const SIMD_KERNELS = ["gemm", "lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value"];
+  // Vectorised in their own exported body. gemm and gemm_rm are not: their arithmetic is in the
+  // tiles they call (tile4x8, a function of its own; tile1x8, @inline, inside the block loop).
+  const SIMD_KERNELS = ["lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value"];
+  const GEMMS = ["gemm", "gemm_rm"];
+
+  /** What the tile functions under a gemm export contain: every function it calls, transitively. */
+  function gemmTiles(t: string, k: string): string[] {
+    const fns = [...callees(t, k).values()];
+    expect(`${k} calls ${fns.length > 0 ? "some" : "no"} functions`).toBe(`${k} calls some functions`);
+    return fns;
+  }
 
   it("the scalar build contains no v128, f32x4, i32x4 or f64x2 anywhere", () => {
     const t = wat("scalar");
     for (const op of ["v128", "f32x4", "i32x4", "f64x2"]) expect(`${op}: ${t.includes(op)}`).toBe(`${op}: false`);
   });
+
+  it("the scalar build's gemm and gemm_rm tiles do their arithmetic in scalar f32", () => {
+    const t = wat("scalar");
+    for (const k of GEMMS) {
+      const fns = gemmTiles(t, k);
+      expect(`${k}: ${fns.some((f) => f.includes("f32.mul") && f.includes("f32.add"))}`).toBe(`${k}: true`);
+    }
+  });
+
+  it.each(["simd", "relaxed-simd"] as const)(
+    "the %s build's gemm and gemm_rm tiles use f32x4, with no scalar f32 multiply or add left in them",
+    (b) => {
+      const t = wat(b);
+      for (const k of GEMMS) {
+        const fns = gemmTiles(t, k);
+        // Each tile is a loop of v128.load32_splat (one A element) times B vectors.
+        expect(`${k}: ${fns.some((f) => usesF32x4(f) && f.includes("v128.load32_splat"))}`).toBe(`${k}: true`);
+        // A scalar fallback tile (tile_scalar) compiled into a SIMD build would show up as f32.mul/f32.add.
+        for (const op of ["f32.mul", "f32.add"]) {
+          expect(`${k}: ${op} ${fns.some((f) => f.includes(`(${op}`))}`).toBe(`${k}: ${op} false`);
+        }
+      }
+    },
+  );
 
   it("the simd build uses f32x4 ops inside every vectorised kernel and no relaxed instruction", () => {
     const t = wat("simd");
@@ -123,10 +192,15 @@ describe("instructions in each build", () => {
     expect(t.includes("relaxed")).toBe(false);
   });
 
-  it("the relaxed-simd build uses f32x4.relaxed_madd in gemm and lstm_cell_forward", () => {
-    const bodies = functionBodies(wat("relaxed-simd"));
-    for (const k of ["gemm", "lstm_cell_forward"]) {
-      expect(`${k}: ${bodies.get(k)!.includes("f32x4.relaxed_madd")}`).toBe(`${k}: true`);
+  it("the relaxed-simd build uses f32x4.relaxed_madd in lstm_cell_forward and in gemm's and gemm_rm's tiles", () => {
+    const t = wat("relaxed-simd");
+    const bodies = functionBodies(t);
+    expect(`lstm_cell_forward: ${bodies.get("lstm_cell_forward")!.includes("f32x4.relaxed_madd")}`).toBe("lstm_cell_forward: true");
+    for (const k of GEMMS) {
+      const fns = gemmTiles(t, k);
+      expect(`${k}: ${fns.some((f) => f.includes("f32x4.relaxed_madd"))}`).toBe(`${k}: true`);
+      // Every multiply-add of the tiles goes through madd(), i.e. relaxed_madd in this build.
+      expect(`${k}: f32x4.mul ${fns.some((f) => f.includes("f32x4.mul"))}`).toBe(`${k}: f32x4.mul false`);
     }
   });
 
@@ -137,7 +211,7 @@ describe("instructions in each build", () => {
 });
 
 describe("the shipped bytes", () => {
-  it.each(BUILD_NAMES)("the base64 for %s in src/wasm/embedded.ts decodes to exactly build/%s.wasm", (b) => {
+  it.each(BUILD_NAMES)("the base64 for %s in src/wasm/embedded.ts decodes to exactly its build/<name>.wasm", (b) => {
     const decoded = new Uint8Array(Buffer.from(WASM[b], "base64"));
     const file = bytesOf(b);
     expect(decoded.length).toBe(file.length);

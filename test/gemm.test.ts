@@ -1,5 +1,8 @@
 // GEMM, transpose, bias and clipping kernels (assembly/gemm.ts, assembly/clip.ts) called directly
-// on every build, against float64 references.
+// on every build, against float64 references. Layouts (assembly/gemm.ts): B in 8-column panels,
+// element (k, j) at (j>>3)*K*8 + k*8 + (j&7), the last panel zero-padded; A element (i, k) at
+// i*ars + k*acs; C element (i, j) at (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed
+// like B (cps = M*8, ldc = 8).
 import { describe, it, expect } from "vitest";
 import { backend, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
@@ -7,8 +10,10 @@ import { mulberry32 } from "./helpers/ref";
 
 const SENTINEL = Math.fround(-12345.678);
 const G = 4; // guard floats after every output block
-const DIMS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 17, 33]; // M<4, M=4, M%4!=0; N<4, N%8 in {0,4,other}
-const KS = [0, 1, 2, 3, 8, 9, 33];
+const NR = 8; // panel width
+const MS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 17, 33]; // 4-row tiles, 1-row tiles, both
+const NS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 33]; // a partial last panel of every width 1..7, and none
+const KS = [0, 1, 2, 3, 8, 9, 33]; // K odd and even: the 1-row tile is unrolled 2x over k
 const ODD = [1, 3, 5, 7, 9, 13, 33];
 
 /** A block of data.length + G floats holding data then G sentinels; returns its byte pointer. */
@@ -29,125 +34,217 @@ function take(be: Backend, ptr: number, n: number, label: string): Float32Array 
   return out;
 }
 
+/** Bit-for-bit equality (NaN payloads included), fast on large arrays where toEqual is not. */
+function expectSameBits(got: Float32Array, want: Float32Array, label: string): void {
+  const g = new Uint8Array(got.buffer, got.byteOffset, got.byteLength), w = new Uint8Array(want.buffer, want.byteOffset, want.byteLength);
+  if (g.length !== w.length) expect.fail(`${label}: ${got.length} floats, want ${want.length}`);
+  if (Buffer.compare(g, w) !== 0) {
+    const x = got.findIndex((v, i) => !Object.is(v, want[i]));
+    expect.fail(`${label}: float ${x} changed from ${want[x]} to ${got[x]}`);
+  }
+}
+
 const randoms = (rng: () => number, n: number, lo = -1, hi = 1) =>
   Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
 
-interface GemmCase {
-  M: number; N: number; K: number;
-  tn?: boolean; // A stored [K, lda] (TN) instead of [M, lda] (NN)
-  padA?: number; padB?: number; padC?: number; // extra floats per row beyond the used width
-  accumulate?: boolean;
-  prior?: "random" | "nan"; // what C holds before the call
+/** Floats a rows × cols matrix takes in panel layout. */
+const panelSize = (rows: number, cols: number) => Math.ceil(cols / NR) * NR * rows;
+
+/** Float index of element (r, q) of a `rows`-row matrix in panel layout. */
+const panelIndex = (rows: number, r: number, q: number) => (q >> 3) * rows * NR + r * NR + (q & 7);
+
+/** A rows × cols row-major matrix (row stride ld) in panel layout, the last panel's padding = pad. */
+function toPanels(src: Float32Array, rows: number, cols: number, ld = cols, pad = 0): Float32Array {
+  const out = new Float32Array(panelSize(rows, cols)).fill(pad);
+  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[panelIndex(rows, r, q)] = src[r * ld + q];
+  return out;
 }
 
+interface GemmCase {
+  M: number; N: number; K: number;
+  rm?: boolean; // gemm_rm (row-major B, row stride N + padB) instead of gemm (B in panels)
+  tn?: boolean; // A stored [K, lda] (TN) instead of [M, lda] (NN)
+  packedC?: boolean; // C in panel layout (cps = M*8, ldc = 8) instead of row-major (cps = 8, ldc = N + padC)
+  padA?: number; padB?: number; padC?: number; // extra floats per row beyond the used width
+  accumulate?: boolean;
+  prior?: "random" | "nan"; // what C's used elements hold before the call
+}
+
+const caseLabel = (g: GemmCase) =>
+  `${g.rm ? "gemm_rm" : "gemm"} ${g.tn ? "TN" : "NN"} ${g.packedC ? "packed" : "row-major"} C ` +
+  `M=${g.M} N=${g.N} K=${g.K} pads=${g.padA ?? 0},${g.padB ?? 0},${g.padC ?? 0} acc=${g.accumulate ?? false}`;
+
 /**
- * Run one gemm and check it against float64: |c - ref| <= 1e-5 * (|c0| + Σ|a||b|) per element.
- * Unused A/B columns hold NaN (so reading them would show), unused C columns a sentinel that must survive.
+ * Run one gemm / gemm_rm and check it against float64: |c - ref| <= tol * (|c0| + Σ|a||b|) per
+ * element. Unused A and row-major B columns hold NaN (so reading them would show); every float of
+ * C's block that is not an element (i < M, j < N) — row padding of a row-major C, the padding
+ * columns of a packed C's last panel — holds a sentinel that must survive bit for bit.
  */
 function checkGemm(be: Backend, rng: () => number, g: GemmCase): void {
-  const { M, N, K, tn = false, padA = 0, padB = 0, padC = 0, accumulate = false, prior = "random" } = g;
-  const label = `${tn ? "TN" : "NN"} M=${M} N=${N} K=${K} pads=${padA},${padB},${padC} acc=${accumulate}`;
-  const lda = (tn ? M : K) + padA, ldb = N + padB, ldc = N + padC;
+  const { M, N, K, rm = false, tn = false, packedC = false, padA = 0, padB = 0, padC = 0, accumulate = false, prior = "random" } = g;
+  const label = caseLabel(g);
+  const lda = (tn ? M : K) + padA, ldb = N + padB;
   const aRows = tn ? K : M, aCols = tn ? M : K;
-  const A = new Float32Array(aRows * lda).fill(NaN), B = new Float32Array(K * ldb).fill(NaN);
-  const C = new Float32Array(M * ldc).fill(SENTINEL);
+  const A = new Float32Array(aRows * lda).fill(NaN), Brm = new Float32Array(K * ldb).fill(NaN);
   for (let r = 0; r < aRows; r++) A.set(randoms(rng, aCols), r * lda);
-  for (let k = 0; k < K; k++) B.set(randoms(rng, N), k * ldb);
-  for (let i = 0; i < M; i++) C.set(prior === "nan" ? new Float32Array(N).fill(NaN) : randoms(rng, N, -2, 2), i * ldc);
-  const [ars, acs] = tn ? [1, lda] : [lda, 1];
-  const pa = put(be, A), pb = put(be, B), pc = put(be, C);
-  be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldb, ldc, accumulate ? 1 : 0);
-  const got = take(be, pc, M * ldc, label);
-  expect(take(be, pa, A.length, `${label} A`)).toEqual(A);
-  expect(take(be, pb, B.length, `${label} B`)).toEqual(B);
+  for (let k = 0; k < K; k++) Brm.set(randoms(rng, N), k * ldb);
+  const B = rm ? Brm : toPanels(Brm, K, N, ldb);
+  const [ldc, cps, cLen] = packedC ? [NR, M * NR, panelSize(M, N)] : [N + padC, NR, M * (N + padC)];
+  const ci = (i: number, j: number) => (j >> 3) * cps + i * ldc + (j & 7);
+  const C = new Float32Array(cLen).fill(SENTINEL);
+  const used = new Uint8Array(cLen);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let want = accumulate ? C[i * ldc + j] : 0, scale = Math.abs(want);
+      used[ci(i, j)] = 1;
+      C[ci(i, j)] = prior === "nan" ? NaN : Math.fround(-2 + 4 * rng());
+    }
+  }
+  const [ars, acs] = tn ? [1, lda] : [lda, 1];
+  const pa = put(be, A), pb = put(be, B), pc = put(be, C);
+  if (rm) be.k.gemm_rm(pc, pa, pb, M, N, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
+  else be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+  const got = take(be, pc, cLen, label);
+  expectSameBits(take(be, pa, A.length, `${label} A`), A, `${label}: A`);
+  expectSameBits(take(be, pb, B.length, `${label} B`), B, `${label}: B`);
+  // Worst-case float32 rounding of a K-term sum, or 1e-5, whichever is larger.
+  const tol = Math.max(1e-5, (K + 2) * 2 ** -24);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let want = accumulate ? C[ci(i, j)] : 0, scale = Math.abs(want);
       for (let k = 0; k < K; k++) {
-        const p = A[i * ars + k * acs] * B[k * ldb + j];
+        const p = A[i * ars + k * acs] * Brm[k * ldb + j];
         want += p;
         scale += Math.abs(p);
       }
-      const c = got[i * ldc + j];
-      if (!(Math.abs(c - want) <= 1e-5 * scale)) expect.fail(`${label}: C[${i},${j}] = ${c}, want ${want}`);
+      const c = got[ci(i, j)];
+      if (!(Math.abs(c - want) <= tol * scale)) expect.fail(`${label}: C[${i},${j}] = ${c}, want ${want}`);
     }
-    for (let j = N; j < ldc; j++) {
-      if (got[i * ldc + j] !== SENTINEL) expect.fail(`${label}: padding C[${i},${j}] overwritten`);
+  }
+  for (let x = 0; x < cLen; x++) {
+    if (!used[x] && got[x] !== SENTINEL) {
+      const [i, j] = packedC ? [(x % cps) >> 3, (Math.floor(x / cps) << 3) + (x & 7)] : [Math.floor(x / ldc), x % ldc];
+      expect.fail(`${label}: padding C[${i},${j}] (float ${x}) overwritten with ${got[x]}`);
+    }
+  }
+}
+
+/** The four A/C layouts for each of the two kernels. */
+const VARIANTS: { name: string; rm: boolean; tn: boolean; packedC: boolean }[] = [];
+for (const rm of [false, true]) {
+  for (const tn of [false, true]) {
+    for (const packedC of [false, true]) {
+      VARIANTS.push({ name: `${rm ? "gemm_rm" : "gemm"} ${tn ? "TN" : "NN"}, ${packedC ? "packed" : "row-major"} C`, rm, tn, packedC });
     }
   }
 }
 
 describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
-  it.each([false, true])("gemm (TN=%s) matches float64 for every M,N in {1..33} and K in {0..33}", async (tn) => {
-    await use(build);
-    const be = backend();
-    const rng = mulberry32(tn ? 22 : 21);
-    for (const M of DIMS) for (const N of DIMS) for (const K of KS) checkGemm(be, rng, { M, N, K, tn });
+  it("the JS panel packing puts (k, j) at (j>>3)*K*8 + k*8 + (j&7) and zeroes the last panel's padding", () => {
+    // K = 2, N = 10: panel 0 holds columns 0..7, panel 1 columns 8, 9 and six zeros.
+    const src = Float32Array.from({ length: 20 }, (_, x) => x + 1);
+    expect(Array.from(toPanels(src, 2, 10))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18,
+      9, 10, 0, 0, 0, 0, 0, 0, 19, 20, 0, 0, 0, 0, 0, 0,
+    ]);
   });
 
-  it("gemm with accumulate=1 adds A·B to the prior contents of C, NN and TN", async () => {
+  it.each(VARIANTS)("$name matches float64 for every M in {1..33}, N in {1..33}, K in {0..33}", async ({ rm, tn, packedC }) => {
+    await use(build);
+    const be = backend();
+    const rng = mulberry32(21 + 2 * Number(rm) + Number(tn) + 4 * Number(packedC));
+    for (const M of MS) for (const N of NS) for (const K of KS) checkGemm(be, rng, { M, N, K, rm, tn, packedC });
+  });
+
+  it("accumulate=1 adds A·B to the prior contents of C, gemm and gemm_rm, NN and TN, row-major and packed C", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(23);
-    for (const tn of [false, true]) {
-      for (const [M, N] of [[1, 1], [3, 5], [4, 4], [4, 8], [5, 12], [9, 17], [12, 33], [33, 9]]) {
-        for (const K of [0, 1, 7]) checkGemm(be, rng, { M, N, K, tn, accumulate: true });
+    for (const v of VARIANTS) {
+      for (const [M, N] of [[1, 1], [3, 5], [4, 4], [4, 8], [5, 12], [7, 6], [9, 17], [12, 33], [33, 9], [8, 16]]) {
+        for (const K of [0, 1, 7]) checkGemm(be, rng, { M, N, K, ...v, accumulate: true });
       }
     }
   });
 
-  it("gemm with accumulate=0 ignores prior contents of C, even NaN (K=0 gives zeros)", async () => {
+  it("accumulate=0 ignores prior contents of C, even NaN (K=0 gives zeros)", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(24);
-    for (const tn of [false, true]) {
-      for (const [M, N] of [[1, 3], [2, 4], [4, 8], [5, 5], [8, 12], [17, 33], [33, 17]]) {
-        for (const K of [0, 1, 9]) checkGemm(be, rng, { M, N, K, tn, prior: "nan" });
+    for (const v of VARIANTS) {
+      for (const [M, N] of [[1, 3], [2, 4], [4, 8], [5, 5], [8, 12], [3, 7], [17, 33], [33, 17]]) {
+        for (const K of [0, 1, 9]) checkGemm(be, rng, { M, N, K, ...v, prior: "nan" });
       }
     }
-    // K=0 overwrites with exact zeros.
-    const pc = put(be, new Float32Array(5 * 9).fill(NaN));
-    be.k.gemm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 9, 0);
-    expect(take(be, pc, 5 * 9, "K=0")).toEqual(new Float32Array(5 * 9));
+    // K=0 overwrites with exact zeros, through either kernel.
+    for (const rm of [false, true]) {
+      const pc = put(be, new Float32Array(5 * 9).fill(NaN));
+      if (rm) be.k.gemm_rm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 9, 8, 0);
+      else be.k.gemm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 8, 0);
+      expect(take(be, pc, 5 * 9, `K=0 ${rm ? "gemm_rm" : "gemm"}`)).toEqual(new Float32Array(5 * 9));
+    }
   });
 
-  it("gemm with padded A, ldb > N and ldc > N reads no padding and leaves C's padding untouched", async () => {
+  it("padded A, ldb > N (gemm_rm) and ldc > N: no padding is read (NaN there) and C's padding is untouched", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(25);
-    for (const tn of [false, true]) {
+    for (const v of VARIANTS) {
       for (const accumulate of [false, true]) {
-        for (const [M, N, K] of [[1, 1, 1], [3, 4, 5], [4, 8, 3], [5, 12, 9], [7, 9, 8], [12, 17, 2], [33, 33, 17]]) {
-          checkGemm(be, rng, { M, N, K, tn, accumulate, padA: 3, padB: 5, padC: 3 });
-          checkGemm(be, rng, { M, N, K, tn, accumulate, padA: 1, padB: 1, padC: 7, prior: accumulate ? "random" : "nan" });
+        for (const [M, N, K] of [[1, 1, 1], [3, 4, 5], [4, 8, 3], [5, 12, 9], [7, 9, 8], [12, 17, 2], [2, 6, 4], [33, 33, 17]]) {
+          checkGemm(be, rng, { M, N, K, ...v, accumulate, padA: 3, padB: 5, padC: 3 });
+          checkGemm(be, rng, { M, N, K, ...v, accumulate, padA: 1, padB: 1, padC: 7, prior: accumulate ? "random" : "nan" });
         }
       }
     }
   });
 
-  it("gemm with M=0 or N=0 writes nothing", async () => {
+  it("K past one 256-deep block, N past gemm_rm's 256-column blocks, M past the 128-row blocks", async () => {
     await use(build);
     const be = backend();
-    const pc = put(be, new Float32Array(8).fill(SENTINEL)), pa = put(be, [1, 2, 3, 4]), pb = put(be, [1, 2, 3, 4]);
-    be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 4, 0);
-    be.k.gemm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 4, 0);
+    const rng = mulberry32(33);
+    for (const v of VARIANTS) {
+      const big = v.rm
+        ? [[5, 260, 300], [3, 520, 257], [9, 33, 513], [6, 264, 256]] // N blocks 256+4, 256+256+8, 256+8
+        : [[5, 17, 300], [9, 12, 513], [4, 7, 257]];
+      for (const [M, N, K] of [...big, [130, 9, 3]]) {
+        checkGemm(be, rng, { M, N, K, ...v, padA: 1, padB: 3, padC: 2, accumulate: false, prior: "nan" });
+        checkGemm(be, rng, { M, N, K, ...v, padA: 2, padB: 1, padC: 1, accumulate: true });
+      }
+    }
+  });
+
+  it("gemm and gemm_rm with M=0 or N=0 write nothing", async () => {
+    await use(build);
+    const be = backend();
+    const pc = put(be, new Float32Array(8).fill(SENTINEL)), pa = put(be, [1, 2, 3, 4]), pb = put(be, new Float32Array(16).fill(1));
+    be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 8, 0);
+    be.k.gemm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 8, 0);
+    be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 8, 0, 0); // packed C with M = 0: cps = 0
+    be.k.gemm_rm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 4, 8, 0);
+    be.k.gemm_rm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 4, 8, 0);
     expect(take(be, pc, 8, "C")).toEqual(new Float32Array(8).fill(SENTINEL));
     be.arena.release(pa);
     be.arena.release(pb);
   });
 
-  it("transpose gives dst[q][r] = src[r][q] exactly on odd shapes", async () => {
+  it("transpose_packed gives (q, r) of dst = (r, q) of src exactly on odd shapes, dst padding zeroed", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(26);
-    for (const [rows, cols] of [[1, 1], [1, 33], [33, 1], [3, 5], [7, 9], [13, 3], [17, 33]]) {
-      const src = randoms(rng, rows * cols);
-      const ps = put(be, src), pd = put(be, new Float32Array(rows * cols).fill(NaN));
-      be.k.transpose(pd, ps, rows, cols);
-      const dst = take(be, pd, rows * cols, `transpose ${rows}x${cols}`);
-      expect(take(be, ps, rows * cols, "src")).toEqual(src);
-      for (let r = 0; r < rows; r++) {
-        for (let q = 0; q < cols; q++) expect(dst[q * rows + r], `${rows}x${cols} (${r},${q})`).toBe(src[r * cols + q]);
+    for (const [K, N] of [[1, 1], [1, 33], [33, 1], [3, 5], [7, 9], [13, 3], [17, 33], [8, 8], [9, 16], [16, 9]]) {
+      const label = `transpose_packed K=${K} N=${N}`;
+      const rowMajor = randoms(rng, K * N);
+      const src = toPanels(rowMajor, K, N);
+      const ps = put(be, src), pd = put(be, new Float32Array(panelSize(N, K)).fill(NaN));
+      be.k.transpose_packed(pd, ps, K, N);
+      const dst = take(be, pd, panelSize(N, K), label);
+      expectSameBits(take(be, ps, src.length, `${label} src`), src, `${label}: src`);
+      // The JS transpose, packed: N rows, K columns.
+      const t = new Float32Array(N * K);
+      for (let r = 0; r < K; r++) for (let q = 0; q < N; q++) t[q * K + r] = rowMajor[r * N + q];
+      const want = toPanels(t, N, K);
+      for (let x = 0; x < want.length; x++) {
+        if (!Object.is(dst[x], want[x])) expect.fail(`${label}: dst float ${x} = ${dst[x]}, want ${want[x]}`);
       }
     }
   });

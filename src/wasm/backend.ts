@@ -18,8 +18,9 @@ export interface Kernels {
   sigmoid_backward(dx: P, dy: P, s: P, n: number): void;
   tanh_forward(out: P, x: P, n: number): void;
   tanh_backward(dx: P, dy: P, t: P, n: number): void;
-  gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, accumulate: number): void;
-  transpose(dst: P, src: P, rows: number, cols: number): void;
+  gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldc: number, cps: number, accumulate: number): void;
+  gemm_rm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
+  transpose_packed(dst: P, src: P, K: number, N: number): void;
   bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
   colsum_add(out: P, src: P, rows: number, n: number, lds: number): void;
   lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
@@ -39,7 +40,7 @@ export interface Kernels {
 
 /** Every function export of a build; checked at load so a foreign module is refused clearly. */
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "transpose",
+  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "transpose_packed",
   "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
   "sum_squares", "scale", "clip_value",
 ];

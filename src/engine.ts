@@ -1,0 +1,170 @@
+// The seam between a model and its kernels: where its buffers live in wasm memory and which
+// kernel runs on which of them. Everything here trusts its arguments; src/lstm.ts validates.
+import type { Tensor } from "./tensor";
+import type { Backend } from "./wasm/backend";
+import { Workspace } from "./wasm/workspace";
+import { type LSTMConfig, type Layout, layoutParams, dims, panelSize } from "./layout";
+import { readRows } from "./io";
+
+type Dims = ReturnType<typeof dims>;
+/** Byte pointers of named buffers (0 = absent). */
+export type Ptrs = Record<string, number>;
+/** Absolute byte pointers of one (layer, direction)'s tensors in a parameter or gradient block. */
+interface GroupPtrs { wih: number; whh: number; bih: number; bhh: number; whr: number; pi: number; pf: number; po: number }
+/** What backward() needs from the last training forward. */
+export interface Cache { T: number; B: number; p: Ptrs }
+
+const GATE_NAMES = ["i", "f", "g", "o"] as const;
+
+export class Engine {
+  readonly d: Dims;
+  readonly layout: Layout;
+  readonly params: number;
+  readonly grads: number;
+  private readonly pg: GroupPtrs[];
+  private readonly gg: GroupPtrs[];
+  private readonly trainWs: Workspace;
+  private readonly inferWs: Workspace;
+  private readonly backWs: Workspace;
+  // The last inference plan, reused while the sizes repeat (streaming steps, same-size batches),
+  // so a steady stream of calls plans nothing.
+  private inferKey = [-1, -1, -1];
+  private inferPlan: Ptrs = {};
+  cache: Cache | null = null;
+
+  constructor(readonly be: Backend, readonly cfg: LSTMConfig) {
+    this.d = dims(cfg);
+    this.layout = layoutParams(cfg);
+    const bytes = this.layout.total * 4;
+    this.params = be.arena.alloc(bytes, "parameters");
+    try {
+      this.grads = be.arena.alloc(bytes, "gradients");
+    } catch (e) {
+      be.arena.release(this.params);
+      throw e;
+    }
+    const heap = be.f32;
+    heap.fill(0, this.params >>> 2, (this.params >>> 2) + this.layout.total);
+    heap.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.layout.total);
+    const ptrs = (base: number) => this.layout.groups.map((g): GroupPtrs => {
+      const at = (off: number) => (off < 0 ? 0 : base + 4 * off);
+      return { wih: at(g.wih), whh: at(g.whh), bih: at(g.bih), bhh: at(g.bhh), whr: at(g.whr), pi: at(g.pi), pf: at(g.pf), po: at(g.po) };
+    });
+    this.pg = ptrs(this.params);
+    this.gg = ptrs(this.grads);
+    this.trainWs = new Workspace(be, "training buffers");
+    this.inferWs = new Workspace(be, "inference buffers");
+    this.backWs = new Workspace(be, "backward buffers");
+  }
+
+  /** Buffers of a training forward: every layer's output and every direction's saved state. */
+  planTrain(T: number, B: number, lengths: boolean): Ptrs {
+    const { H, D, Hout, L, I, G } = this.d;
+    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
+    this.cache = null; // its buffers are about to be overwritten
+    const sizes: Record<string, number> = { x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H };
+    for (let l = 0; l < L; l++) sizes[`y${l}`] = TB * D * Hout;
+    for (let k = 0; k < LD; k++) {
+      sizes[`act${k}`] = TB * G; sizes[`cs${k}`] = TB * H; sizes[`cp${k}`] = TB * H;
+      sizes[`hp${k}`] = TB * Hout; sizes[`m${k}`] = proj ? TB * H : 0;
+    }
+    return this.trainWs.plan(sizes);
+  }
+
+  /** Buffers of an inference forward or a step: one layer's scratch, reused by every layer. */
+  planInfer(T: number, B: number, gates: boolean, lengths: boolean): Ptrs {
+    const key = this.inferKey, flags = (gates ? 1 : 0) + (lengths ? 2 : 0);
+    if (key[0] === T && key[1] === B && key[2] === flags) return this.inferPlan;
+    const { H, D, Hout, L, I, G } = this.d;
+    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
+    this.inferPlan = this.inferWs.plan({
+      x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H,
+      ya: TB * D * Hout, yb: L > 1 ? TB * D * Hout : 0, act: TB * G,
+      cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
+    });
+    key[0] = T; key[1] = B; key[2] = flags;
+    return this.inferPlan;
+  }
+
+  /** Every layer and direction through lstm_forward; returns the pointer to the top layer's y. */
+  run(p: Ptrs, T: number, B: number, train: boolean, gates?: Record<string, Record<string, Tensor>>): number {
+    const { H, D, Hout, L, I } = this.d;
+    const K = this.be.k;
+    const proj = this.cfg.projSize > 0;
+    let input = p.x, In = I;
+    for (let l = 0; l < L; l++) {
+      const y = train ? p[`y${l}`] : l % 2 === 0 ? p.ya : p.yb;
+      for (let d = 0; d < D; d++) {
+        const k = l * D + d, w = this.pg[k];
+        const act = train ? p[`act${k}`] : p.act;
+        const cs = train ? p[`cs${k}`] : p.cs;
+        const m = train ? p[`m${k}`] : p.m;
+        const mts = proj && (train || gates) ? B * H : 0;
+        K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
+          cs, train ? p[`cp${k}`] : 0, train ? p[`hp${k}`] : 0, m, mts, input, In,
+          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, d);
+        if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
+      }
+      input = y;
+      In = D * Hout;
+    }
+    return input;
+  }
+
+  private readGates(act: number, cs: number, m: number, y: number, d: number, T: number, B: number): Record<string, Tensor> {
+    const { H, D, Hout, G } = this.d;
+    const heap = this.be.f32, rows = T * B, s = [T, B, H];
+    const out: Record<string, Tensor> = {};
+    GATE_NAMES.forEach((name, q) => { out[name] = { data: readRows(heap, act + 4 * q * H, G, rows, H), shape: s.slice() }; });
+    out.c = { data: heap.slice(cs >>> 2, (cs >>> 2) + rows * H), shape: s.slice() };
+    out.h = { data: readRows(heap, y + 4 * d * Hout, D * Hout, rows, Hout), shape: [T, B, Hout] };
+    if (this.cfg.projSize > 0) out.m = { data: heap.slice(m >>> 2, (m >>> 2) + rows * H), shape: s.slice() };
+    return out;
+  }
+
+  /** Buffers of a backward pass for the cached forward. */
+  planBackward(T: number, B: number): Ptrs {
+    const { H, D, Hout, L, I, G } = this.d;
+    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
+    return this.backWs.plan({
+      dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
+      da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
+      wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
+    });
+  }
+
+  /** BPTT through every layer, top down; q.dy/dh/dc hold the upstream gradients, q.dx/dh/dc get the results. */
+  backward(c: Cache, q: Ptrs): void {
+    const { H, D, Hout, L, I, G } = this.d;
+    const { T, B, p } = c;
+    const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0;
+    for (let l = L - 1; l >= 0; l--) {
+      const In = l === 0 ? I : D * Hout;
+      const dOut = l === L - 1 ? q.dy : q[`dmid${(l + 1) % 2}`];
+      const dIn = l === 0 ? q.dx : q[`dmid${l % 2}`];
+      heap.fill(0, dIn >>> 2, (dIn >>> 2) + TB * In);
+      const xin = l === 0 ? p.x : p[`y${l - 1}`];
+      for (let d = 0; d < D; d++) {
+        const k = l * D + d, w = this.pg[k], g = this.gg[k];
+        K.transpose_packed(q.wih, w.wih, In, G);
+        K.transpose_packed(q.whh, w.whh, Hout, G);
+        if (proj) K.transpose_packed(q.whr, w.whr, H, Hout);
+        K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
+          g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
+          q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
+          xin, p[`act${k}`], p[`cs${k}`], p[`cp${k}`], p[`hp${k}`], p[`m${k}`], q.wih, q.whh, q.whr,
+          w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, d);
+      }
+    }
+  }
+
+  free(): void {
+    this.cache = null;
+    this.trainWs.free();
+    this.inferWs.free();
+    this.backWs.free();
+    this.inferKey[0] = -1;
+    this.be.arena.release(this.params);
+    this.be.arena.release(this.grads);
+  }
+}
