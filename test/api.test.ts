@@ -269,3 +269,59 @@ describe("returnGates with lengths", () => {
     m.dispose();
   });
 });
+
+describe("out options and steady state", () => {
+  it("forward, backward and step write into caller-given tensors and return them, with the same values", () => {
+    const m = new LSTM({ inputSize: 3, hiddenSize: 6, numLayers: 2, seed: 4 });
+    const x = t([5, 2, 3], 1);
+    const ref = m.forward(x, { train: true });
+    const out = { y: t([5, 2, 6], 9), hn: t([2, 2, 6], 9), cn: t([2, 2, 6], 9) };
+    const got = m.forward(x, { train: true, out });
+    expect(got.y).toBe(out.y); expect(got.hn).toBe(out.hn); expect(got.cn).toBe(out.cn);
+    expect(out.y.data).toEqual(ref.y.data); expect(out.hn.data).toEqual(ref.hn.data); expect(out.cn.data).toEqual(ref.cn.data);
+    const refB = m.backward({ dy: ref.y });
+    const bo = { dx: t([5, 2, 3], 8), dh0: t([2, 2, 6], 8), dc0: t([2, 2, 6], 8) };
+    const gotB = m.backward({ dy: ref.y, out: bo });
+    expect(gotB.dx).toBe(bo.dx);
+    expect(bo.dx.data).toEqual(refB.dx.data); expect(bo.dh0.data).toEqual(refB.dh0.data); expect(bo.dc0.data).toEqual(refB.dc0.data);
+    const s1 = m.initialState(2), s2 = m.initialState(2), h = t([2, 6], 3);
+    const xt = t([2, 3], 5);
+    expect(m.step(xt, s2, h)).toBe(h);
+    expect(h.data).toEqual(m.step(xt, s1).data);
+    m.dispose();
+  });
+
+  it("an out tensor of the wrong shape or kind is refused before anything runs", () => {
+    const m = new LSTM({ inputSize: 3, hiddenSize: 6, seed: 4 });
+    const x = t([5, 2, 3], 1);
+    const bad: [unknown, string][] = [
+      [{ out: { y: t([5, 2, 5], 1) } }, "options.out.y"],
+      [{ out: { hn: { data: new Float64Array(12), shape: [1, 2, 6] } } }, "options.out.hn"],
+      [{ out: { z: t([1], 1) } }, "options.out.z"],
+    ];
+    for (const [opts, arg] of bad) {
+      let err: unknown;
+      try { m.forward(x, opts as any); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(LSTMError);
+      expect((err as LSTMError).argument).toBe(arg);
+    }
+    let err: unknown;
+    try { m.step(t([2, 3], 1), m.initialState(2), t([2, 5], 1)); } catch (e) { err = e; }
+    expect((err as LSTMError).argument).toBe("out");
+    m.dispose();
+  });
+
+  it("after the first step, a training loop and a stream of steps allocate no wasm memory and never grow it", () => {
+    const m = new LSTM({ inputSize: 4, hiddenSize: 9, numLayers: 2, seed: 2 });
+    const x = t([7, 3, 4], 1), dy = t([7, 3, 9], 2);
+    const out = { y: t([7, 3, 9], 0), hn: t([2, 3, 9], 0), cn: t([2, 3, 9], 0) };
+    const trainStep = () => { m.zeroGrad(); m.forward(x, { train: true, out }); m.backward({ dy }); m.clipGradNorm(1); };
+    const st = m.initialState(1), xt = t([1, 4], 3), h = t([1, 9], 0);
+    trainStep(); m.step(xt, st, h);
+    const be = backend(), bytes = be.k.memory.buffer.byteLength, used = be.arena.inUse;
+    for (let i = 0; i < 50; i++) { trainStep(); m.step(xt, st, h); }
+    expect(be.k.memory.buffer.byteLength).toBe(bytes);
+    expect(be.arena.inUse).toBe(used);
+    m.dispose();
+  });
+});
