@@ -102,7 +102,7 @@ export class Engine {
         const mts = proj && (train || gates) ? B * H : 0;
         K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
           cs, train ? p[`cp${k}`] : 0, train ? p[`hp${k}`] : 0, m, mts, input, In,
-          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, d);
+          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
         if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
       }
       input = y;
@@ -153,9 +153,14 @@ export class Engine {
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
           q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
           xin, p[`act${k}`], p[`cs${k}`], p[`cp${k}`], p[`hp${k}`], p[`m${k}`], q.wih, q.whh, q.whr,
-          w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, d);
+          w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
       }
     }
+  }
+
+  /** Whether direction d runs backwards in time: the second of a pair, or the only one of a reverse model. */
+  private rev(d: number): number {
+    return d === 1 || this.cfg.reverse ? 1 : 0;
   }
 
   free(): void {

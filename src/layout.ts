@@ -11,6 +11,8 @@ export interface LSTMConfig {
   hiddenSize: number;
   numLayers: number;
   bidirectional: boolean;
+  /** Unidirectional, run from the last step to the first (ONNX direction 'reverse'). */
+  reverse: boolean;
   projSize: number;
   peephole: boolean;
   batchFirst: boolean;

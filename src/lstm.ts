@@ -12,6 +12,8 @@ export interface LSTMOptions {
   hiddenSize: number;
   numLayers?: number;
   bidirectional?: boolean;
+  /** One direction run from the last step to the first, outputs indexed by the real step (ONNX 'reverse'). */
+  reverse?: boolean;
   /** PyTorch's proj_size: h_t = W_hr (o⊙tanh c_t), of size projSize < hiddenSize. 0 = none. */
   projSize?: number;
   /** Diagonal peepholes: p_i, p_f read c_{t-1}, p_o reads c_t. */
@@ -54,7 +56,7 @@ export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
 /** A streaming state for {@link LSTM.step}: h [L,B,Hout], c [L,B,H]. Updated in place. */
 export interface LSTMState { h: Tensor; c: Tensor }
 
-const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "projSize", "peephole", "batchFirst", "seed"];
+const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed"];
 const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
 const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
 
@@ -82,10 +84,14 @@ export class LSTM {
       hiddenSize: checkInt("options.hiddenSize", opts.hiddenSize),
       numLayers: checkInt("options.numLayers", opts.numLayers ?? 1),
       bidirectional: checkBool("options.bidirectional", opts.bidirectional ?? false),
+      reverse: checkBool("options.reverse", opts.reverse ?? false),
       projSize: checkInt("options.projSize", opts.projSize ?? 0, 0),
       peephole: checkBool("options.peephole", opts.peephole ?? false),
       batchFirst: checkBool("options.batchFirst", opts.batchFirst ?? false),
     };
+    if (cfg.reverse && cfg.bidirectional) {
+      throw new LSTMError("options.reverse", "false with bidirectional (which already runs both ways)", "true");
+    }
     if (cfg.projSize >= cfg.hiddenSize) {
       throw new LSTMError("options.projSize", `0 (none) or less than hiddenSize ${cfg.hiddenSize}`, describe(cfg.projSize));
     }
@@ -211,7 +217,9 @@ export class LSTM {
    */
   step(xt: TensorLike, state: LSTMState, out?: Tensor): Tensor {
     this.live();
-    if (this.config.bidirectional) throw new LSTMError("step", "a unidirectional model (a step cannot see later inputs)", "a bidirectional model");
+    if (this.config.bidirectional || this.config.reverse) {
+      throw new LSTMError("step", "a forward-running model (a step cannot see later inputs)", this.config.reverse ? "a reverse model" : "a bidirectional model");
+    }
     const { H, Hout, L, I } = this.e.d;
     if (state === null || typeof state !== "object") throw new LSTMError("state", "an LSTMState { h, c } from initialState()", describe(state));
     const B = Array.isArray(state.h?.shape) ? state.h.shape[1] : NaN;

@@ -49,6 +49,10 @@ describe("constructor errors", () => {
     expectErr(() => new LSTM({ ...base, projSize: 9 }), "options.projSize", "number 9");
     expectErr(() => new LSTM({ ...base, projSize: -1 }), "options.projSize", "number -1");
     expectErr(() => new LSTM({ ...base, bidirectional: any(1) }), "options.bidirectional", "number 1");
+    expectErr(() => new LSTM({ ...base, reverse: true, bidirectional: true }), "options.reverse", "true");
+    const rev = new LSTM({ ...base, reverse: true, seed: 1 });
+    expectErr(() => rev.step([[1, 2, 3]], rev.initialState(1)), "step", "a reverse model");
+    rev.dispose();
     expectErr(() => new LSTM({ ...base, peephole: any("yes") }), "options.peephole", 'string "yes"');
     expectErr(() => new LSTM({ ...base, seed: -1 }), "options.seed", "number -1");
   });

@@ -17,6 +17,8 @@ const CASES: Case[] = [
   { name: "2 layers, bidirectional, projSize 5, I=6 H=9", cfg: { ...base, inputSize: 6, hiddenSize: 9, numLayers: 2, bidirectional: true, projSize: 5 }, T: 6, B: 4, state: true },
   { name: "3 layers, bidirectional, lengths, I=17 H=13", cfg: { ...base, inputSize: 17, hiddenSize: 13, numLayers: 3, bidirectional: true, lengths: [4, 8, 1, 8, 3, 6] }, T: 8, B: 6 },
   { name: "everything, batchFirst, I=10 H=11 P=3", cfg: { inputSize: 10, hiddenSize: 11, numLayers: 2, bidirectional: true, projSize: 3, peephole: true, lengths: [5, 1, 3] }, T: 5, B: 3, state: true, batchFirst: true },
+  { name: "reverse (ONNX direction 'reverse'), 2 layers, peephole, lengths, I=4 H=6", cfg: { ...base, inputSize: 4, hiddenSize: 6, numLayers: 2, peephole: true, reverse: true, lengths: [3, 6, 1, 5] }, T: 6, B: 4, state: true },
+  { name: "reverse, projSize 2, full length, I=5 H=7", cfg: { ...base, inputSize: 5, hiddenSize: 7, projSize: 2, reverse: true }, T: 5, B: 2 },
   { name: "wider tiles, I=40 H=33, T=12 B=9", cfg: { ...base, inputSize: 40, hiddenSize: 33, peephole: true }, T: 12, B: 9, state: true },
 ];
 
@@ -43,7 +45,7 @@ function setup(c: Case, seed: number) {
   const h0 = c.state ? rand(rng, L * D * B * Hout) : new Float64Array(L * D * B * Hout);
   const c0 = c.state ? rand(rng, L * D * B * H) : new Float64Array(L * D * B * H);
   const dy = rand(rng, T * B * D * Hout), dhn = rand(rng, L * D * B * Hout), dcn = rand(rng, L * D * B * H);
-  const lstm = new LSTM({ inputSize: cfg.inputSize, hiddenSize: H, numLayers: L, bidirectional: cfg.bidirectional, projSize: cfg.projSize, peephole: cfg.peephole, batchFirst: c.batchFirst ?? false, seed });
+  const lstm = new LSTM({ inputSize: cfg.inputSize, hiddenSize: H, numLayers: L, bidirectional: cfg.bidirectional, reverse: cfg.reverse ?? false, projSize: cfg.projSize, peephole: cfg.peephole, batchFirst: c.batchFirst ?? false, seed });
   lstm.loadStateDict(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, f32(v)])));
   return { params, x, h0, c0, dy, dhn, dcn, lstm, H, Hout, D, L };
 }
@@ -79,7 +81,7 @@ describe.each(BUILDS)("LSTM against the float64 reference on the %s build", (bui
     });
   });
 
-  for (const c of CASES.filter((c) => !c.cfg.bidirectional && !c.cfg.lengths)) {
+  for (const c of CASES.filter((c) => !c.cfg.bidirectional && !c.cfg.reverse && !c.cfg.lengths)) {
     it(`step() over the sequence equals forward() (${c.name})`, async () => {
       await use(build);
       const { cfg, T, B } = c;
