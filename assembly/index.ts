@@ -4,6 +4,9 @@ export { gemm, gemm_rm, transpose_packed, bias_rows, colsum_add } from "./gemm";
 export { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 export { lstm_forward, lstm_backward } from "./lstm";
 export { sum_squares, scale, clip_value } from "./clip";
+export { linear_forward, linear_backward } from "./linear";
+export { mse, softmax_xent } from "./loss";
+export { sgd_step, adam_step, orthonormalize_rows } from "./optim";
 
 /** First free byte after static data: the TypeScript arena allocates from here. */
 export function heap_base(): usize {

@@ -1,6 +1,6 @@
 import { LSTMError, describe } from "./errors";
 import type { Tensor } from "./tensor";
-import { backend } from "./wasm/backend";
+import { backend, type Backend } from "./wasm/backend";
 
 /** Gradients to clip: a list or a record of tensors or Float32Arrays, changed in place. */
 export type GradientSet = (Tensor | Float32Array)[] | Record<string, Tensor | Float32Array>;
@@ -45,13 +45,11 @@ function inWasm(bufs: Float32Array[], fn: (ptr: number, n: number) => boolean): 
 export function clipGradNorm(tensors: GradientSet, maxNorm: number): number {
   const bufs = buffers(tensors);
   if (typeof maxNorm !== "number" || !(maxNorm >= 0)) throw new LSTMError("maxNorm", "a number >= 0", describe(maxNorm));
-  const K = backend().k;
+  const be = backend();
   let total = 0;
   inWasm(bufs, (ptr, n) => {
-    total = Math.sqrt(K.sum_squares(ptr, n));
-    if (!(total > maxNorm)) return false;
-    K.scale(ptr, n, maxNorm / total);
-    return true;
+    total = clipBlock(be, ptr, n, maxNorm);
+    return total > maxNorm;
   });
   return total;
 }
@@ -67,4 +65,11 @@ export function clipGradValue(tensors: GradientSet, clipValue: number): void {
   if (typeof clipValue !== "number" || !(clipValue >= 0)) throw new LSTMError("clipValue", "a number >= 0", describe(clipValue));
   const K = backend().k;
   inWasm(bufs, (ptr, n) => { K.clip_value(ptr, n, clipValue); return true; });
+}
+
+/** Global-norm clipping of one gradient block in wasm memory (n floats at byte pointer g); returns the norm. */
+export function clipBlock(be: Backend, g: number, n: number, maxNorm: number): number {
+  const total = Math.sqrt(be.k.sum_squares(g, n));
+  if (total > maxNorm) be.k.scale(g, n, maxNorm / total);
+  return total;
 }

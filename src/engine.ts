@@ -4,6 +4,7 @@ import type { Tensor } from "./tensor";
 import type { Backend } from "./wasm/backend";
 import { Workspace } from "./wasm/workspace";
 import { type LSTMConfig, type Layout, layoutParams, dims, panelSize } from "./layout";
+import { ParamBlock } from "./params";
 import { readRows } from "./io";
 
 type Dims = ReturnType<typeof dims>;
@@ -19,10 +20,9 @@ const GATE_NAMES = ["i", "f", "g", "o"] as const;
 export class Engine {
   readonly d: Dims;
   readonly layout: Layout;
-  readonly params: number;
-  readonly grads: number;
-  private readonly pg: GroupPtrs[];
-  private readonly gg: GroupPtrs[];
+  readonly blk: ParamBlock;
+  private pg: GroupPtrs[] = [];
+  private gg: GroupPtrs[] = [];
   private readonly trainWs: Workspace;
   private readonly inferWs: Workspace;
   private readonly backWs: Workspace;
@@ -35,26 +35,27 @@ export class Engine {
   constructor(readonly be: Backend, readonly cfg: LSTMConfig) {
     this.d = dims(cfg);
     this.layout = layoutParams(cfg);
-    const bytes = this.layout.total * 4;
-    this.params = be.arena.alloc(bytes, "parameters");
-    try {
-      this.grads = be.arena.alloc(bytes, "gradients");
-    } catch (e) {
-      be.arena.release(this.params);
-      throw e;
-    }
-    const heap = be.f32;
-    heap.fill(0, this.params >>> 2, (this.params >>> 2) + this.layout.total);
-    heap.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.layout.total);
+    this.blk = new ParamBlock(be, this.layout.entries, this.layout.total);
+    this.bind();
+    this.trainWs = new Workspace(be, "training buffers");
+    this.inferWs = new Workspace(be, "inference buffers");
+    this.backWs = new Workspace(be, "backward buffers");
+  }
+
+  // Absolute pointers of every group's tensors, re-taken when the blocks move.
+  private bind(): void {
     const ptrs = (base: number) => this.layout.groups.map((g): GroupPtrs => {
       const at = (off: number) => (off < 0 ? 0 : base + 4 * off);
       return { wih: at(g.wih), whh: at(g.whh), bih: at(g.bih), bhh: at(g.bhh), whr: at(g.whr), pi: at(g.pi), pf: at(g.pf), po: at(g.po) };
     });
-    this.pg = ptrs(this.params);
-    this.gg = ptrs(this.grads);
-    this.trainWs = new Workspace(be, "training buffers");
-    this.inferWs = new Workspace(be, "inference buffers");
-    this.backWs = new Workspace(be, "backward buffers");
+    this.pg = ptrs(this.blk.params);
+    this.gg = ptrs(this.blk.grads);
+  }
+
+  /** Move parameters and gradients into a model's shared block. */
+  moveTo(params: number, grads: number): void {
+    this.blk.moveTo(params, grads);
+    this.bind();
   }
 
   /** Buffers of a training forward: every layer's output and every direction's saved state. */
@@ -169,7 +170,6 @@ export class Engine {
     this.inferWs.free();
     this.backWs.free();
     this.inferKey[0] = -1;
-    this.be.arena.release(this.params);
-    this.be.arena.release(this.grads);
+    this.blk.free();
   }
 }

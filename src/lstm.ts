@@ -1,8 +1,9 @@
 import { LSTMError, describe, checkInt, checkBool } from "./errors";
 import { type Tensor, type TensorLike, toTensor } from "./tensor";
 import { backend } from "./wasm/backend";
-import { type LSTMConfig, writeEntry, readEntry } from "./layout";
+import type { LSTMConfig } from "./layout";
 import { Engine } from "./engine";
+import { clipBlock } from "./clip";
 import { seededRandom } from "./rng";
 import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit } from "./io";
 
@@ -99,12 +100,8 @@ export class LSTM {
     this.config = Object.freeze(cfg);
     this.e = new Engine(backend(), cfg);
     // PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), drawn in PyTorch layout order.
-    const heap = this.e.be.f32, rand = seededRandom(seed), k = 1 / Math.sqrt(cfg.hiddenSize);
-    for (const en of this.e.layout.entries) {
-      const v = new Float32Array(en.size);
-      for (let i = 0; i < v.length; i++) v[i] = (2 * rand() - 1) * k;
-      writeEntry(en, v, heap, this.e.params >>> 2);
-    }
+    const rand = seededRandom(seed), k = 1 / Math.sqrt(cfg.hiddenSize);
+    this.e.blk.init((en) => Float32Array.from({ length: en.size }, () => (2 * rand() - 1) * k));
   }
 
   /** The backend (build) this model runs on. */
@@ -242,19 +239,13 @@ export class LSTM {
   /** The parameters as fresh tensors, with torch.nn.LSTM's names and shapes. */
   stateDict(): Record<string, Tensor> {
     this.live();
-    return this.readBlock(this.e.params);
+    return this.e.blk.read();
   }
 
   /** The accumulated gradients, with the names and shapes of stateDict(). */
   grads(): Record<string, Tensor> {
     this.live();
-    return this.readBlock(this.e.grads);
-  }
-
-  private readBlock(ptr: number): Record<string, Tensor> {
-    const heap = this.e.be.f32, out: Record<string, Tensor> = {};
-    for (const en of this.e.layout.entries) out[en.name] = { data: readEntry(en, heap, ptr >>> 2), shape: en.shape.slice() };
-    return out;
+    return this.e.blk.read(true);
   }
 
   /**
@@ -263,26 +254,14 @@ export class LSTM {
    */
   loadStateDict(dict: Record<string, TensorLike>): void {
     this.live();
-    if (dict === null || typeof dict !== "object" || Array.isArray(dict)) throw new LSTMError("stateDict", "an object of named tensors", describe(dict));
-    const entries = this.e.layout.entries;
-    const names = new Set(entries.map((en) => en.name));
-    for (const key of Object.keys(dict)) {
-      if (!names.has(key)) throw new LSTMError(`stateDict["${key}"]`, `only the keys ${[...names].join(", ")}`, "an unknown key");
-    }
-    const values = entries.map((en) => {
-      if (!Object.prototype.hasOwnProperty.call(dict, en.name)) throw new LSTMError(`stateDict["${en.name}"]`, `a tensor of shape [${en.shape.join(",")}]`, "a missing key");
-      return toTensor(`stateDict["${en.name}"]`, dict[en.name], en.shape).data;
-    });
-    const heap = this.e.be.f32;
-    entries.forEach((en, i) => writeEntry(en, values[i], heap, this.e.params >>> 2));
+    this.e.blk.load(dict);
     this.e.cache = null; // activations saved under the old weights must not meet the new ones in backward
   }
 
   /** Set every gradient to 0. */
   zeroGrad(): void {
     this.live();
-    const g = this.e.grads >>> 2;
-    this.e.be.f32.fill(0, g, g + this.e.layout.total);
+    this.e.blk.zeroGrad();
   }
 
   /**
@@ -292,10 +271,7 @@ export class LSTM {
   clipGradNorm(maxNorm: number): number {
     this.live();
     if (typeof maxNorm !== "number" || !(maxNorm >= 0)) throw new LSTMError("maxNorm", "a number >= 0", describe(maxNorm));
-    const K = this.e.be.k, n = this.e.layout.total;
-    const total = Math.sqrt(K.sum_squares(this.e.grads, n));
-    if (total > maxNorm) K.scale(this.e.grads, n, maxNorm / total);
-    return total;
+    return clipBlock(this.e.be, this.e.blk.grads, this.e.blk.total, maxNorm);
   }
 
   /** Free the model's wasm memory. Any later call throws LSTMError; a second dispose() is harmless. */

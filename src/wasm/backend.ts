@@ -36,13 +36,21 @@ export interface Kernels {
   sum_squares(g: P, n: number): number;
   scale(g: P, n: number, k: number): void;
   clip_value(g: P, n: number, v: number): void;
+  linear_forward(y: P, x: P, ldx: number, w: P, b: P, R: number, In: number, O: number): void;
+  linear_backward(dx: P, dw: P, db: P, dy: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number): void;
+  mse(d: P, p: P, y: P, mask: P, R: number, C: number, scale: number): number;
+  softmax_xent(d: P, z: P, t: P, R: number, C: number, scale: number): number;
+  sgd_step(p: P, g: P, v: P, n: number, lr: number, momentum: number, dampening: number, nesterov: number, wd: number, first: number): void;
+  adam_step(p: P, g: P, m: P, v: P, n: number, step: number, b1: number, b2: number, eps: number, bc2: number, wd: number, decay: number, decoupled: number): void;
+  orthonormalize_rows(q: P, n: number, len: number): void;
 }
 
 /** Every function export of a build; checked at load so a foreign module is refused clearly. */
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "transpose_packed",
   "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
-  "sum_squares", "scale", "clip_value",
+  "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "mse", "softmax_xent",
+  "sgd_step", "adam_step", "orthonormalize_rows",
 ];
 
 /** One instantiated build: its kernels, its memory and the arena over it. */
