@@ -49,6 +49,9 @@ export interface Layout {
 const ALIGN = 16; // floats: keeps every tensor on a 64-byte line
 const NR = 8; // panel width, as in assembly/gemm.ts
 
+/** n rounded up to whole 64-byte lines. */
+export const alignFloats = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
 /** Floats taken by the panel layout of a PyTorch [N,K] weight. */
 export const panelSize = (N: number, K: number) => Math.ceil(N / NR) * NR * K;
 
@@ -67,7 +70,7 @@ export function layoutParams(cfg: LSTMConfig): Layout {
     const size = shape.reduce((a, b) => a * b, 1);
     entries.push({ name, shape, offset: at, size, packed });
     const off = at;
-    at += Math.ceil((packed ? panelSize(shape[0], shape[1]) : size) / ALIGN) * ALIGN;
+    at += alignFloats(packed ? panelSize(shape[0], shape[1]) : size);
     return off;
   };
   for (let l = 0; l < L; l++) {

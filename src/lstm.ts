@@ -4,7 +4,9 @@ import { backend } from "./wasm/backend";
 import type { LSTMConfig } from "./layout";
 import { Engine } from "./engine";
 import { clipBlock } from "./clip";
+import type { ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
+import { lstmInit, type InitScheme } from "./init";
 import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
@@ -21,8 +23,15 @@ export interface LSTMOptions {
   peephole?: boolean;
   /** x and y as [B,T,…] instead of [T,B,…]. States stay [L*D,B,…], as in PyTorch. */
   batchFirst?: boolean;
-  /** Seed of the U(−1/√H, 1/√H) initialisation; random when omitted. */
+  /** Seed of the initialisation; random when omitted. */
   seed?: number;
+  /**
+   * 'pytorch' (default): every tensor U(−1/√H, 1/√H). 'keras': Glorot-uniform input weights,
+   * orthogonal recurrent weights, zero biases and the forget gate's bias 1.
+   */
+  init?: InitScheme;
+  /** Forget-gate bias 1 in bias_ih (0 in bias_hh); default true with 'keras', false with 'pytorch'. */
+  unitForgetBias?: boolean;
 }
 
 export interface ForwardOptions {
@@ -57,7 +66,7 @@ export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
 /** A streaming state for {@link LSTM.step}: h [L,B,Hout], c [L,B,H]. Updated in place. */
 export interface LSTMState { h: Tensor; c: Tensor }
 
-const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed"];
+const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init", "unitForgetBias"];
 const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
 const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
 
@@ -97,16 +106,40 @@ export class LSTM {
       throw new LSTMError("options.projSize", `0 (none) or less than hiddenSize ${cfg.hiddenSize}`, describe(cfg.projSize));
     }
     const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1);
+    const scheme = opts.init ?? "pytorch";
+    if (scheme !== "pytorch" && scheme !== "keras") throw new LSTMError("options.init", "'pytorch' or 'keras'", describe(scheme));
+    const ufb = checkBool("options.unitForgetBias", opts.unitForgetBias ?? scheme === "keras");
     this.config = Object.freeze(cfg);
     this.e = new Engine(backend(), cfg);
-    // PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), drawn in PyTorch layout order.
-    const rand = seededRandom(seed), k = 1 / Math.sqrt(cfg.hiddenSize);
-    this.e.blk.init((en) => Float32Array.from({ length: en.size }, () => (2 * rand() - 1) * k));
+    // Drawn tensor by tensor in PyTorch's order and layout, so a seed means the same weights on every build.
+    try {
+      this.e.blk.init(lstmInit(this.e.be, scheme, ufb, cfg.hiddenSize, seededRandom(seed)));
+    } catch (err) {
+      this.e.free();
+      throw err;
+    }
   }
 
   /** The backend (build) this model runs on. */
   get backend(): string {
     return this.e.be.name;
+  }
+
+  /** @internal The kernels' side of the model, for Sequential and the optimizers. */
+  get engine(): Engine {
+    this.live();
+    return this.e;
+  }
+
+  /** @internal The block an optimizer updates. */
+  get target(): ParamTarget {
+    const b = this.engine.blk;
+    return { be: b.be, params: b.params, grads: b.grads, total: b.total };
+  }
+
+  /** @internal */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /**

@@ -1,0 +1,343 @@
+import { LSTMError, describe, checkInt, checkBool } from "./errors";
+import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { LSTM } from "./lstm";
+import { Linear } from "./linear";
+import type { Engine } from "./engine";
+import { Workspace } from "./wasm/workspace";
+import type { Backend } from "./wasm/backend";
+import { checkKeys, checkLengths } from "./io";
+import { SGD, Adam, type ParamTarget } from "./optim";
+import { seededRandom } from "./rng";
+
+export interface SequentialOptions {
+  /** false (default): the head sees each sequence's last valid h; true: every step's. */
+  returnSequences?: boolean;
+}
+export type LossName = "mse" | "crossEntropy";
+export interface EpochLogs { loss: number; valLoss?: number }
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  loss?: LossName;
+  optimizer: SGD | Adam;
+  /** Clip the global gradient norm to this before each update. */
+  clipNorm?: number;
+  shuffle?: boolean;
+  /** The last fraction of the samples (before shuffling) held out for a validation loss. */
+  validationSplit?: number;
+  seed?: number;
+  /** Valid steps per sample, [N]. */
+  lengths?: ArrayLike<number>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: { epoch: number; loss: number }) => void | Promise<void>;
+}
+export interface History { loss: number[]; valLoss: number[] }
+
+// Targets as the kernels take them: floats [N,(T,)O] for MSE, classes [N,(T)] for cross-entropy.
+type Targets = { kind: "mse"; data: Float32Array } | { kind: "ce"; data: Int32Array };
+
+const FIT_KEYS = ["epochs", "batchSize", "loss", "optimizer", "clipNorm", "shuffle", "validationSplit", "seed", "lengths", "onEpochEnd", "onBatchEnd"];
+
+/** Hand control back to the event loop (a page repaints, a worker gets its messages). */
+const yieldNow = (): Promise<void> => new Promise((r) => (typeof setImmediate === "function" ? setImmediate(r) : setTimeout(r, 0)));
+
+/**
+ * An LSTM with a Linear head, trained end to end in wasm: one parameter block for both layers, so
+ * clipping and each optimizer update are one kernel call.
+ * @example
+ * const model = new Sequential([new LSTM({ inputSize: 1, hiddenSize: 32 }), new Linear({ inputSize: 32, outputSize: 1 })]);
+ * const history = await model.fit(x, y, { epochs: 20, batchSize: 16, loss: 'mse', optimizer: new Adam({ lr: 1e-2 }) });
+ * const yhat = model.predict(x);
+ */
+export class Sequential {
+  readonly lstm: LSTM;
+  readonly head: Linear;
+  readonly returnSequences: boolean;
+  private readonly be: Backend;
+  private readonly params: number;
+  private readonly grads: number;
+  private readonly total: number;
+  private readonly ws: Workspace;
+  private fitting = false;
+  private disposed = false;
+
+  /**
+   * @param layers exactly [LSTM, Linear], the Linear's inputSize equal to the LSTM's output width.
+   * @throws LSTMError on another arrangement, disposed or already-used layers, or mismatched sizes.
+   */
+  constructor(layers: [LSTM, Linear], opts: SequentialOptions = {}) {
+    if (!Array.isArray(layers) || layers.length !== 2 || !(layers[0] instanceof LSTM) || !(layers[1] instanceof Linear)) {
+      throw new LSTMError("layers", "[LSTM, Linear]", describe(layers));
+    }
+    checkKeys("options", opts, ["returnSequences"]);
+    const [lstm, head] = layers;
+    if (lstm.isDisposed || head.isDisposed) throw new LSTMError("layers", "layers that have not been disposed", "a disposed layer");
+    const e = lstm.engine;
+    const F = e.d.D * e.d.Hout;
+    if (head.config.inputSize !== F) throw new LSTMError("layers[1].inputSize", `the LSTM's output width ${F}`, describe(head.config.inputSize));
+    if (head.blk.be !== e.be) throw new LSTMError("layers", "layers created on the same backend", `${e.be.name} and ${head.blk.be.name}`);
+    this.returnSequences = checkBool("options.returnSequences", opts.returnSequences ?? false);
+    this.lstm = lstm;
+    this.head = head;
+    this.be = e.be;
+    const a = e.blk.total, b = head.blk.total;
+    this.total = a + b;
+    this.params = this.be.arena.alloc(this.total * 4, "model parameters");
+    try {
+      this.grads = this.be.arena.alloc(this.total * 4, "model gradients");
+    } catch (err) {
+      this.be.arena.release(this.params);
+      throw err;
+    }
+    e.moveTo(this.params, this.grads);
+    head.blk.moveTo(this.params + 4 * a, this.grads + 4 * a);
+    this.ws = new Workspace(this.be, "model buffers");
+  }
+
+  /** @internal The block optimizers update. */
+  get target(): ParamTarget {
+    return { be: this.be, params: this.params, grads: this.grads, total: this.total };
+  }
+
+  /**
+   * Outputs of the head: [N,O] (or [N,T,O] with returnSequences); logits for cross-entropy.
+   * @param x [N,T,I] batch-first. @param opts.lengths valid steps per sample.
+   */
+  predict(x: TensorLike, opts: { lengths?: ArrayLike<number>; batchSize?: number } = {}): Tensor {
+    this.live();
+    checkKeys("options", opts, ["lengths", "batchSize"]);
+    const { X, N, T } = this.inputs(x);
+    const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
+    const chunk = checkInt("options.batchSize", opts.batchSize ?? 256);
+    const O = this.head.config.outputSize, rs = this.returnSequences;
+    const out = new Float32Array(N * (rs ? T : 1) * O);
+    const idx = Int32Array.from({ length: N }, (_, i) => i);
+    for (let b0 = 0; b0 < N; b0 += chunk) {
+      const B = Math.min(chunk, N - b0);
+      const pred = this.batch(X, T, lens, null, idx, b0, B, false).pred;
+      const heap = this.be.f32, at = pred >>> 2;
+      for (let b = 0; b < B; b++) {
+        const n = idx[b0 + b];
+        if (!rs) out.set(heap.subarray(at + b * O, at + (b + 1) * O), n * O);
+        else for (let t = 0; t < T; t++) out.set(heap.subarray(at + (t * B + b) * O, at + (t * B + b + 1) * O), (n * T + t) * O);
+      }
+    }
+    return { data: out, shape: rs ? [N, T, O] : [N, O] };
+  }
+
+  /**
+   * Train with mini-batches. Yields to the event loop between batches. Deterministic for a seed.
+   * @param x [N,T,I] batch-first.
+   * @param y MSE: [N,O] (or [N,T,O] with returnSequences). Cross-entropy: classes [N] (or [N,T]).
+   * @returns the mean training loss of each epoch, and the validation loss when validationSplit > 0.
+   * @throws LSTMError on bad arguments, or when a loss or gradient turns non-finite: the weights
+   *   from before that batch are kept.
+   */
+  async fit(x: TensorLike, y: unknown, opts: FitOptions): Promise<History> {
+    this.live();
+    checkKeys("options", opts, FIT_KEYS);
+    if (this.fitting) throw new LSTMError("fit", "one fit at a time per model", "a call while another fit is running");
+    const { X, N, T } = this.inputs(x);
+    const loss = opts.loss ?? "mse";
+    if (loss !== "mse" && loss !== "crossEntropy") throw new LSTMError("options.loss", "'mse' or 'crossEntropy'", describe(loss));
+    const Y = this.targets(y, loss, N, T);
+    const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
+    const epochs = checkInt("options.epochs", opts.epochs ?? 1);
+    const batchSize = checkInt("options.batchSize", opts.batchSize ?? 32);
+    const opt = opts.optimizer;
+    if (!(opt instanceof SGD) && !(opt instanceof Adam)) throw new LSTMError("options.optimizer", "an SGD, Adam or AdamW", describe(opt));
+    const clip = opts.clipNorm;
+    if (clip !== undefined && !(typeof clip === "number" && clip > 0)) throw new LSTMError("options.clipNorm", "a number > 0", describe(clip));
+    const shuffle = checkBool("options.shuffle", opts.shuffle ?? true);
+    const split = opts.validationSplit ?? 0;
+    if (typeof split !== "number" || !(split >= 0 && split < 1)) throw new LSTMError("options.validationSplit", "a number in [0, 1)", describe(split));
+    const nVal = Math.floor(N * split), nTrain = N - nVal;
+    if (nTrain < 1) throw new LSTMError("options.validationSplit", `a split that leaves training samples out of ${N}`, describe(split));
+    const rand = seededRandom(opts.seed === undefined ? 0 : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1));
+    for (const k of ["onEpochEnd", "onBatchEnd"] as const) {
+      if (opts[k] !== undefined && typeof opts[k] !== "function") throw new LSTMError(`options.${k}`, "a function", describe(opts[k]));
+    }
+
+    const idx = Int32Array.from({ length: N }, (_, i) => i);
+    const history: History = { loss: [], valLoss: [] };
+    this.fitting = true;
+    try {
+      let batchNo = 0, lastYield = performance.now();
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        if (shuffle) for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); const s = idx[i]; idx[i] = idx[j]; idx[j] = s; }
+        let sum = 0, weight = 0;
+        for (let b0 = 0; b0 < nTrain; b0 += batchSize) {
+          this.live();
+          const B = Math.min(batchSize, nTrain - b0);
+          const l = this.trainBatch(X, T, lens, Y, idx, b0, B, opt, clip, epoch);
+          sum += l * B;
+          weight += B;
+          if (opts.onBatchEnd) await opts.onBatchEnd(batchNo, { epoch, loss: l });
+          batchNo++;
+          if (performance.now() - lastYield > 8) { await yieldNow(); lastYield = performance.now(); }
+        }
+        const logs: EpochLogs = { loss: sum / weight };
+        history.loss.push(logs.loss);
+        if (nVal > 0) {
+          logs.valLoss = this.meanLoss(X, T, lens, Y, idx, nTrain, N, batchSize);
+          history.valLoss.push(logs.valLoss);
+        }
+        if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
+        await yieldNow();
+        lastYield = performance.now();
+      }
+    } finally {
+      this.fitting = false;
+    }
+    return history;
+  }
+
+  /**
+   * The mean loss over a data set, without training.
+   * @param y as for fit. @returns the mean loss per sample.
+   */
+  evaluate(x: TensorLike, y: unknown, opts: { loss?: LossName; lengths?: ArrayLike<number>; batchSize?: number } = {}): number {
+    this.live();
+    checkKeys("options", opts, ["loss", "lengths", "batchSize"]);
+    const { X, N, T } = this.inputs(x);
+    const loss = opts.loss ?? "mse";
+    if (loss !== "mse" && loss !== "crossEntropy") throw new LSTMError("options.loss", "'mse' or 'crossEntropy'", describe(loss));
+    const Y = this.targets(y, loss, N, T);
+    const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
+    const idx = Int32Array.from({ length: N }, (_, i) => i);
+    return this.meanLoss(X, T, lens, Y, idx, 0, N, checkInt("options.batchSize", opts.batchSize ?? 256));
+  }
+
+  private meanLoss(X: Float32Array, T: number, lens: Int32Array | null, Y: Targets, idx: Int32Array, from: number, to: number, bs: number): number {
+    let sum = 0;
+    for (let b0 = from; b0 < to; b0 += bs) {
+      const B = Math.min(bs, to - b0);
+      sum += this.batch(X, T, lens, Y, idx, b0, B, false).loss * B;
+    }
+    return sum / (to - from);
+  }
+
+  private trainBatch(X: Float32Array, T: number, lens: Int32Array | null, Y: Targets, idx: Int32Array,
+                     b0: number, B: number, opt: SGD | Adam, clip: number | undefined, epoch: number): number {
+    const { loss } = this.batch(X, T, lens, Y, idx, b0, B, true);
+    const K = this.be.k;
+    const norm2 = K.sum_squares(this.grads, this.total);
+    if (!Number.isFinite(loss) || !Number.isFinite(norm2)) {
+      this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
+      throw new LSTMError("fit", "a finite loss and gradient (the weights from before this batch are kept)",
+        `loss ${loss}, squared gradient norm ${norm2} at epoch ${epoch}, batch starting at sample ${b0}`);
+    }
+    const norm = Math.sqrt(norm2);
+    if (clip !== undefined && norm > clip) K.scale(this.grads, this.total, clip / norm);
+    opt.step(this);
+    this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
+    return loss;
+  }
+
+  // One batch through LSTM and head (and back, when training). Returns the loss (NaN without
+  // targets) and the byte pointer of the head's output rows (time-major with returnSequences).
+  private batch(X: Float32Array, T: number, lens: Int32Array | null, Y: Targets | null, idx: Int32Array,
+                b0: number, B: number, train: boolean): { loss: number; pred: number } {
+    const e: Engine = this.lstm.engine, lin = this.head;
+    const { I, D, Hout } = e.d;
+    const F = D * Hout, O = lin.config.outputSize, rs = this.returnSequences, R = rs ? T * B : B;
+    const p = train ? e.planTrain(T, B, lens !== null) : e.planInfer(T, B, false, lens !== null);
+    const q = train ? e.planBackward(T, B) : null;
+    const s = this.ws.plan({
+      hin: rs ? 0 : B * F, dhin: rs || !train ? 0 : B * F, pred: R * O, dpred: R * O,
+      tgt: Y ? R * (Y.kind === "mse" ? O : 1) : 0, mask: rs && lens && Y?.kind === "mse" ? R : 0,
+    });
+    const heap = this.be.f32, i32 = this.be.i32, K = this.be.k; // after all planning
+    const last = (n: number) => (lens ? lens[n] : T) - 1;
+    for (let b = 0; b < B; b++) {
+      const n = idx[b0 + b];
+      for (let t = 0; t < T; t++) heap.set(X.subarray((n * T + t) * I, (n * T + t + 1) * I), (p.x >>> 2) + (t * B + b) * I);
+      if (lens) i32[(p.lens >>> 2) + b] = lens[n];
+    }
+    heap.fill(0, p.h >>> 2, (p.h >>> 2) + e.d.L * D * B * Hout);
+    heap.fill(0, p.c >>> 2, (p.c >>> 2) + e.d.L * D * B * e.d.H);
+    const top = e.run(p, T, B, train);
+    if (train) e.cache = { T, B, p };
+    let hin = top;
+    if (!rs) {
+      hin = s.hin;
+      for (let b = 0; b < B; b++) {
+        const from = (top >>> 2) + (last(idx[b0 + b]) * B + b) * F;
+        heap.copyWithin((hin >>> 2) + b * F, from, from + F);
+      }
+    }
+    lin.forwardPtr(s.pred, hin, F, R);
+    if (!Y) return { loss: NaN, pred: s.pred };
+    this.fillTargets(Y, s.tgt, s.mask, idx, b0, B, T, O, lens);
+    const loss = Y.kind === "mse" ? K.mse(s.dpred, s.pred, s.tgt, s.mask, R, O, 1) : K.softmax_xent(s.dpred, s.pred, s.tgt, R, O, 1);
+    if (!q) return { loss, pred: s.pred };
+    lin.backwardPtr(rs ? q.dy : s.dhin, s.dpred, hin, F, R);
+    if (!rs) { // dL/dy is the head's gradient at each sequence's last step, 0 elsewhere
+      heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + T * B * F);
+      for (let b = 0; b < B; b++) {
+        const to = (q.dy >>> 2) + (last(idx[b0 + b]) * B + b) * F;
+        heap.copyWithin(to, (s.dhin >>> 2) + b * F, (s.dhin >>> 2) + (b + 1) * F);
+      }
+    }
+    heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + e.d.L * D * B * Hout);
+    heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + e.d.L * D * B * e.d.H);
+    e.backward(e.cache!, q);
+    return { loss, pred: s.pred };
+  }
+
+  private fillTargets(Y: Targets, tgt: number, mask: number, idx: Int32Array, b0: number, B: number, T: number, O: number, lens: Int32Array | null): void {
+    const heap = this.be.f32, i32 = this.be.i32, rs = this.returnSequences;
+    for (let b = 0; b < B; b++) {
+      const n = idx[b0 + b];
+      if (!rs) {
+        if (Y.kind === "mse") heap.set(Y.data.subarray(n * O, (n + 1) * O), (tgt >>> 2) + b * O);
+        else i32[(tgt >>> 2) + b] = Y.data[n];
+        continue;
+      }
+      for (let t = 0; t < T; t++) {
+        const row = t * B + b, valid = !lens || t < lens[n];
+        if (Y.kind === "mse") {
+          heap.set(Y.data.subarray((n * T + t) * O, (n * T + t + 1) * O), (tgt >>> 2) + row * O);
+          if (mask) i32[(mask >>> 2) + row] = valid ? 1 : 0;
+        } else i32[(tgt >>> 2) + row] = valid ? Y.data[n * T + t] : -1;
+      }
+    }
+  }
+
+  private inputs(x: TensorLike): { X: Float32Array; N: number; T: number } {
+    const xt = toTensor("x", x, [null, null, this.lstm.config.inputSize]);
+    const [N, T] = xt.shape;
+    if (N < 1 || T < 1) throw new LSTMError("x", "at least one sample and one time step", `shape [${xt.shape.join(",")}]`);
+    return { X: xt.data, N, T };
+  }
+
+  private targets(y: unknown, loss: LossName, N: number, T: number): Targets {
+    const O = this.head.config.outputSize, rs = this.returnSequences;
+    if (loss === "mse") return { kind: "mse", data: toTensor("y", y as TensorLike, rs ? [N, T, O] : [N, O]).data };
+    const flat = y instanceof Int32Array ? Float32Array.from(y) : toTensor("y", y as TensorLike, rs ? [N, T] : [N]).data;
+    if (flat.length !== (rs ? N * T : N)) throw new LSTMError("y", `${rs ? N * T : N} class indices`, describe(y));
+    const out = new Int32Array(flat.length);
+    for (let i = 0; i < flat.length; i++) {
+      const c = flat[i];
+      if (!Number.isInteger(c) || c < 0 || c >= O) throw new LSTMError(`y[${i}]`, `a class index in [0, ${O - 1}]`, describe(c));
+      out[i] = c;
+    }
+    return { kind: "ce", data: out };
+  }
+
+  /** Free the model's memory and its layers'. A second call is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.ws.free();
+    this.lstm.dispose();
+    this.head.dispose();
+    this.be.arena.release(this.params);
+    this.be.arena.release(this.grads);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new LSTMError("model", "a model that has not been disposed", "a disposed model");
+    if (this.lstm.isDisposed || this.head.isDisposed) throw new LSTMError("model", "layers that have not been disposed", "a disposed layer");
+  }
+}
