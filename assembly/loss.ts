@@ -71,7 +71,7 @@ export function softmax_xent(d: usize, z: usize, t: usize, R: i32, C: i32, scale
       store<f32>(d + o + f4(j), e);
       s += <f64>e;
     }
-    loss += Math.log(s) + <f64>mx - <f64>load<f32>(z + o + f4(cls));
+    loss += Math.log(s) + (<f64>mx - <f64>load<f32>(z + o + f4(cls))); // the gap first: exact even near 3e38
     const k: f32 = <f32>(1.0 / s) * inv;
     j = 0;
     if (ASC_FEATURE_SIMD) {

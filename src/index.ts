@@ -15,3 +15,7 @@ export { clipGradNorm, clipGradValue } from "./clip";
 export type { GradientSet } from "./clip";
 export { LSTMError } from "./errors";
 export type { Tensor, TensorLike, NestedArray } from "./tensor";
+export { writeSafetensors, readSafetensors, readSafetensorsWithMetadata } from "./safetensors";
+export type { SafetensorsContents } from "./safetensors";
+export { fromOnnx, toOnnx, fromKeras, toKeras, fromChainer, toChainer, fromBlocked, toBlocked, reorderGates, configFromStateDict } from "./convert";
+export type { ImportedConfig, ImportedLSTM, ModelSource, OnnxWeights, OnnxOptions, KerasWeights, ChainerWeights, BlockedWeights, ReorderOptions, StateDictConfig } from "./convert";

@@ -7,6 +7,7 @@ import { clipBlock } from "./clip";
 import type { ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
+import { checkStateDict } from "./statedict";
 import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
@@ -118,6 +119,26 @@ export class LSTM {
       this.e.free();
       throw err;
     }
+  }
+
+  /**
+   * A model whose configuration is read off a torch.nn.LSTM-style state dict (layers, `_reverse`,
+   * `weight_hr`, peephole keys), with those weights loaded — e.g. `LSTM.fromStateDict(readSafetensors(bytes))`
+   * for a file PyTorch saved with `safetensors.torch.save_file(lstm.state_dict(), path)`.
+   * @param opts what names cannot tell: batchFirst, reverse (for a unidirectional model).
+   * @throws LSTMError on stray, missing or inconsistent keys; nothing is created then.
+   */
+  static fromStateDict(dict: Record<string, TensorLike>, opts: { batchFirst?: boolean; reverse?: boolean } = {}): LSTM {
+    checkKeys("options", opts, ["batchFirst", "reverse"]);
+    const { config, tensors } = checkStateDict(dict);
+    const lstm = new LSTM({ ...config, ...opts, seed: 0 });
+    try {
+      lstm.loadStateDict(tensors);
+    } catch (err) {
+      lstm.dispose();
+      throw err;
+    }
+    return lstm;
   }
 
   /** The backend (build) this model runs on. */

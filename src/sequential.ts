@@ -3,11 +3,20 @@ import { type Tensor, type TensorLike, toTensor } from "./tensor";
 import { LSTM } from "./lstm";
 import { Linear } from "./linear";
 import type { Engine } from "./engine";
+import { checkStateDict } from "./statedict";
 import { Workspace } from "./wasm/workspace";
 import type { Backend } from "./wasm/backend";
 import { checkKeys, checkLengths } from "./io";
 import { SGD, Adam, type ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
+import { writeSafetensors, readSafetensorsWithMetadata } from "./safetensors";
+import { parseStrictJson } from "./json";
+
+/** The file format's name and version in safetensors `__metadata__`; load() refuses others. */
+export const MODEL_FORMAT = "lstm-wasm.sequential";
+export const MODEL_FORMAT_VERSION = 1;
+/** Prefix of the Linear head's torch.nn.Linear names in saved files: head.weight, head.bias. */
+export const HEAD_PREFIX = "head.";
 
 export interface SequentialOptions {
   /** false (default): the head sees each sequence's last valid h; true: every step's. */
@@ -323,6 +332,64 @@ export class Sequential {
       out[i] = c;
     }
     return { kind: "ce", data: out };
+  }
+
+  /**
+   * The model as safetensors bytes: the LSTM under torch.nn.LSTM's names (weight_ih_l0, …), the head
+   * as torch.nn.Linear's under "head." (head.weight, head.bias), the configuration in `__metadata__`.
+   */
+  save(): Uint8Array {
+    this.live();
+    const tensors: Record<string, Tensor> = { ...this.lstm.stateDict() };
+    for (const [k, v] of Object.entries(this.head.stateDict())) tensors[HEAD_PREFIX + k] = v;
+    const { inputSize, hiddenSize, numLayers, bidirectional, reverse, projSize, peephole } = this.lstm.config;
+    const config = { lstm: { inputSize, hiddenSize, numLayers, bidirectional, reverse, projSize, peephole }, head: { ...this.head.config }, returnSequences: this.returnSequences };
+    return writeSafetensors(tensors, { format: MODEL_FORMAT, formatVersion: String(MODEL_FORMAT_VERSION), config: JSON.stringify(config) });
+  }
+
+  /**
+   * A model from save()'s bytes. Everything is checked before a layer is built, and a failure
+   * frees whatever was built, so nothing is half-loaded.
+   * @throws LSTMError on a file that is not a valid lstm-wasm model (a bare torch.nn.LSTM file:
+   *   use LSTM.fromStateDict(readSafetensors(bytes))).
+   */
+  static load(bytes: Uint8Array | ArrayBuffer): Sequential {
+    const { tensors, metadata } = readSafetensorsWithMetadata(bytes);
+    if (metadata.format !== MODEL_FORMAT) {
+      throw new LSTMError("file", `an lstm-wasm model (metadata format "${MODEL_FORMAT}"); for a bare torch.nn.LSTM file use LSTM.fromStateDict(readSafetensors(bytes))`,
+        metadata.format === undefined ? "a file without that metadata" : `format ${describe(metadata.format)}`);
+    }
+    const version = Number(metadata.formatVersion);
+    if (!Number.isInteger(version) || version < 1 || version > MODEL_FORMAT_VERSION) {
+      throw new LSTMError("file", `formatVersion 1 to ${MODEL_FORMAT_VERSION}`, describe(metadata.formatVersion));
+    }
+    const cfg = parseStrictJson(metadata.config ?? "", "file metadata config", 4) as Record<string, any>;
+    const lstmCfg = cfg?.lstm, headCfg = cfg?.head;
+    if (!lstmCfg || typeof lstmCfg !== "object" || !headCfg || typeof headCfg !== "object") {
+      throw new LSTMError("file metadata config", "{ lstm: {…}, head: {…}, returnSequences }", describe(metadata.config));
+    }
+    const lstmDict: Record<string, Tensor> = {}, headDict: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(tensors)) {
+      if (k.startsWith(HEAD_PREFIX)) headDict[k.slice(HEAD_PREFIX.length)] = v;
+      else lstmDict[k] = v;
+    }
+    const inferred = checkStateDict(lstmDict, "file").config;
+    for (const key of Object.keys(inferred) as (keyof typeof inferred)[]) {
+      if (lstmCfg[key] !== inferred[key]) throw new LSTMError(`file metadata config.lstm.${key}`, `${inferred[key]}, as the tensors say`, describe(lstmCfg[key]));
+    }
+    const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
+    let lstm: LSTM | null = null, head: Linear | null = null;
+    try {
+      lstm = new LSTM({ ...(pick(lstmCfg, ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole"]) as any), seed: 0 });
+      head = new Linear({ ...(pick(headCfg, ["inputSize", "outputSize"]) as any), seed: 0 });
+      lstm.loadStateDict(lstmDict);
+      head.loadStateDict(headDict);
+      return new Sequential([lstm, head], { returnSequences: cfg.returnSequences ?? false });
+    } catch (err) {
+      lstm?.dispose();
+      head?.dispose();
+      throw err;
+    }
   }
 
   /** Free the model's memory and its layers'. A second call is harmless. */

@@ -12,7 +12,12 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
 // Typed as the source entry it was bundled from.
 const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<typeof import("../src/index")>;
-const RUNTIME_EXPORTS = ["LSTM", "LSTMError", "clipGradNorm", "clipGradValue", "detectBackend", "init"];
+const RUNTIME_EXPORTS = [
+  "Adam", "AdamW", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
+  "configFromStateDict", "detectBackend", "fromBlocked", "fromChainer", "fromKeras", "fromOnnx", "init",
+  "readSafetensors", "readSafetensorsWithMetadata", "reorderGates", "toBlocked", "toChainer", "toKeras",
+  "toOnnx", "writeSafetensors",
+];
 
 describe("dist/index.js", () => {
   const src = readFileSync(distJs, "utf8");
