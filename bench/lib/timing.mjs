@@ -1,0 +1,33 @@
+// Timing: a warm-up, a cost estimate, then repetitions chosen by cost. Every sample is one call of fn
+// (awaited when it returns a promise), timed with process.hrtime.bigint().
+
+const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
+
+async function once(fn) {
+  const t0 = now();
+  const r = fn();
+  if (r && typeof r.then === "function") await r;
+  return now() - t0;
+}
+
+/**
+ * @param fn the work; may be async
+ * @param opts budgetMs: time to spend on the repetitions; minReps for cheap calls (< 200 ms),
+ *   minRepsSlow for expensive ones; maxReps; warmup calls (at least 1; cheap calls get more);
+ *   onPlan(reps, estMs) is called once the repetitions are chosen, before they run.
+ * @returns { samples (ms), median, min, reps }
+ */
+export async function measure(fn, { budgetMs = 2000, minReps = 15, minRepsSlow = 3, maxReps = 500, warmup = 2, onPlan } = {}) {
+  // First call compiles, allocates and warms caches; multi-second calls get no second warm-up.
+  let est = await once(fn);
+  for (let i = 1; (i < warmup && est < 1000) || (est < 5 && i < 20); i++) est = Math.min(est, await once(fn));
+  const floor = est < 200 ? minReps : minRepsSlow;
+  const reps = Math.max(floor, Math.min(maxReps, Math.round(budgetMs / Math.max(est, 1e-3))));
+  if (onPlan) onPlan(reps, est);
+  const samples = [];
+  for (let i = 0; i < reps; i++) samples.push(await once(fn));
+  const sorted = samples.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { samples, median, min: sorted[0], reps };
+}

@@ -1,0 +1,58 @@
+// lstm-wasm itself, on one build ('relaxed-simd' or 'simd'). init({ backend }) switches the build
+// used by models created afterwards, so every model here is created right after its init().
+import { init, LSTM, SGD } from "../../dist/index.js";
+
+export function lstmWasm(build) {
+  return {
+    name: "lstm-wasm",
+    backend: build,
+    supports: () => true,
+    async prepare({ wl, mode, sd, x, seed }) {
+      const { B, T, I, H } = wl;
+      await init({ backend: build });
+      const m = new LSTM({ inputSize: I, hiddenSize: H, seed });
+      if (sd) m.loadStateDict(sd);
+      if (m.backend !== build) throw new Error(`model runs on ${m.backend}, wanted ${build}`);
+      const dispose = () => m.dispose();
+      if (mode === "forward") {
+        const run = () => m.forward(x, { seqLen: T, batch: B });
+        const outputs = () => {
+          const { y, hn, cn } = run();
+          return { y: y.data, hn: hn.data, cn: cn.data };
+        };
+        return { run, outputs, dispose };
+      }
+      if (mode === "train") {
+        const dy = { data: new Float32Array(T * B * H).fill(1), shape: [T, B, H] };
+        // A full training step as the peers do it: forward, BPTT, one SGD update, zeroed gradients.
+        // The `out` tensors are reused, so the loop allocates nothing but the small result objects.
+        const sgd = new SGD({ lr: 1e-6 });
+        const out = { y: { data: new Float32Array(T * B * H), shape: [T, B, H] }, hn: { data: new Float32Array(B * H), shape: [1, B, H] }, cn: { data: new Float32Array(B * H), shape: [1, B, H] } };
+        const bout = { dx: { data: new Float32Array(T * B * I), shape: [T, B, I] }, dh0: { data: new Float32Array(B * H), shape: [1, B, H] }, dc0: { data: new Float32Array(B * H), shape: [1, B, H] } };
+        const run = () => {
+          m.forward(x, { seqLen: T, batch: B, train: true, out });
+          m.backward({ dy, out: bout });
+          sgd.step(m);
+          m.zeroGrad();
+        };
+        const outputs = () => {
+          m.zeroGrad();
+          m.forward(x, { seqLen: T, batch: B, train: true });
+          m.backward({ dy });
+          const grads = Object.fromEntries(Object.entries(m.grads()).map(([k, t]) => [k, t.data]));
+          m.zeroGrad();
+          return { grads };
+        };
+        return { run, outputs, dispose };
+      }
+      // mode 'step': T single steps from a zero state; x is [T,B,I].
+      const steps = Array.from({ length: T }, (_, t) => ({ data: x.subarray(t * B * I, (t + 1) * B * I), shape: [B, I] }));
+      const run = () => {
+        const state = m.initialState(B);
+        for (const xt of steps) m.step(xt, state);
+        return state;
+      };
+      return { run, outputs: () => ({ hn: run().h.data }), dispose, stepsPerRun: T };
+    },
+  };
+}
