@@ -51,7 +51,11 @@ async function forecastCommand(file: string | undefined, o: Record<string, any>)
   const t0 = performance.now();
   const r = await forecastSeries(src.values, {
     horizon: h, season: o.season, lookback: o.lookback, hidden: o.hidden, epochs: o.epochs, seed: o.seed,
-    onEpochEnd: (e, logs) => bar.update(e + 1, { loss: logs.loss.toFixed(4) }),
+    onEpochEnd: (e, logs) => {
+      bar.update(e + 1, { loss: logs.loss.toFixed(4) });
+      // Without a terminal the bar stays silent; keep a log of the loss instead.
+      if (!process.stderr.isTTY && ((e + 1) % 25 === 0 || e === 0)) console.log(`epoch ${e + 1}/${o.epochs} · loss ${logs.loss.toFixed(4)}`);
+    },
   });
   bar.stop();
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
