@@ -46,6 +46,8 @@ export class Linear {
     const rand = seededRandom(seed), k = 1 / Math.sqrt(In);
     this.blk.init((e) => Float32Array.from({ length: e.size }, () => (2 * rand() - 1) * k));
     this.ws = new Workspace(be, "linear buffers");
+    // backwardPtr's scratch, reserved now: allocating it mid-batch could grow memory under a caller's view.
+    this.ws.plan({ wt: panelSize(In, O) });
   }
 
   /** @internal Byte pointers of W (panels) and b. */

@@ -16,6 +16,8 @@ function num(name: string, v: unknown, lo: number, hi = Infinity, loOpen = false
 /** Shared bookkeeping: which block the state belongs to, and the state itself. */
 abstract class Optimizer {
   protected target: ParamTarget | null = null;
+  // The model object itself: a new model may get a disposed one's memory, and must start afresh.
+  private owner: object | null = null;
   protected state: number[] = [];
   /** Updates taken since the state was (re)created. */
   steps = 0;
@@ -26,7 +28,8 @@ abstract class Optimizer {
    */
   step(model: { readonly target: ParamTarget }): void {
     const t = model.target;
-    if (!this.target || this.target.params !== t.params || this.target.be !== t.be || this.target.total !== t.total) this.bind(t);
+    const same = this.owner === model && this.target?.params === t.params && this.target.be === t.be && this.target.total === t.total;
+    if (!same) { this.bind(t); this.owner = model; }
     this.steps++;
     this.update(t);
   }
@@ -48,6 +51,7 @@ abstract class Optimizer {
     if (this.target) for (const p of this.state) this.target.be.arena.release(p);
     this.state = [];
     this.target = null;
+    this.owner = null;
   }
 
   protected abstract buffers(): number;
@@ -106,8 +110,8 @@ export class Adam extends Optimizer {
   protected update(t: ParamTarget): void {
     const n = this.steps;
     const bc1 = 1 - this.beta1 ** n, bc2 = Math.sqrt(1 - this.beta2 ** n);
-    t.be.k.adam_step(t.params, t.grads, this.state[0], this.state[1], t.total, this.lr / bc1, this.beta1, this.beta2,
-      this.eps, bc2, this.weightDecay, 1 - this.lr * this.weightDecay, this.decoupled ? 1 : 0);
+    t.be.k.adam_step(t.params, t.grads, this.state[0], this.state[1], t.total, this.lr / bc1, this.beta1, 1 - this.beta1,
+      this.beta2, 1 - this.beta2, this.eps, bc2, this.weightDecay, 1 - this.lr * this.weightDecay, this.decoupled ? 1 : 0);
   }
 }
 

@@ -19,7 +19,10 @@ export const MODEL_FORMAT_VERSION = 1;
 export const HEAD_PREFIX = "head.";
 
 export interface SequentialOptions {
-  /** false (default): the head sees each sequence's last valid h; true: every step's. */
+  /**
+   * false (default): the head sees each sequence's final h — the forward direction's at its last valid
+   * step and, if bidirectional, the reverse direction's at t = 0. true: every step's h.
+   */
   returnSequences?: boolean;
 }
 export type LossName = "mse" | "crossEntropy";
@@ -171,8 +174,9 @@ export class Sequential {
     const history: History = { loss: [], valLoss: [] };
     this.fitting = true;
     try {
-      let batchNo = 0, lastYield = performance.now();
+      let lastYield = performance.now();
       for (let epoch = 0; epoch < epochs; epoch++) {
+        let batchNo = 0; // within the epoch, as Keras counts
         if (shuffle) for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); const s = idx[i]; idx[i] = idx[j]; idx[j] = s; }
         let sum = 0, weight = 0;
         for (let b0 = 0; b0 < nTrain; b0 += batchSize) {
@@ -181,8 +185,7 @@ export class Sequential {
           const l = this.trainBatch(X, T, lens, Y, idx, b0, B, opt, clip, epoch);
           sum += l * B;
           weight += B;
-          if (opts.onBatchEnd) await opts.onBatchEnd(batchNo, { epoch, loss: l });
-          batchNo++;
+          if (opts.onBatchEnd) await opts.onBatchEnd(batchNo++, { epoch, loss: l });
           if (performance.now() - lastYield > 8) { await yieldNow(); lastYield = performance.now(); }
         }
         const logs: EpochLogs = { loss: sum / weight };
@@ -267,12 +270,17 @@ export class Sequential {
     heap.fill(0, p.c >>> 2, (p.c >>> 2) + e.d.L * D * B * e.d.H);
     const top = e.run(p, T, B, train);
     if (train) e.cache = { T, B, p };
+    // Without returnSequences the head sees each direction's final h: the forward direction's at the
+    // sequence's last valid step, a backward-running direction's at t = 0 (as Keras' Bidirectional).
+    const finalRow = (n: number, d: number, b: number) => ((d === 1 || this.lstm.config.reverse ? 0 : last(n)) * B + b) * F + d * Hout;
     let hin = top;
     if (!rs) {
       hin = s.hin;
       for (let b = 0; b < B; b++) {
-        const from = (top >>> 2) + (last(idx[b0 + b]) * B + b) * F;
-        heap.copyWithin((hin >>> 2) + b * F, from, from + F);
+        for (let d = 0; d < D; d++) {
+          const from = (top >>> 2) + finalRow(idx[b0 + b], d, b), to = (hin >>> 2) + b * F + d * Hout;
+          heap.copyWithin(to, from, from + Hout);
+        }
       }
     }
     lin.forwardPtr(s.pred, hin, F, R);
@@ -281,11 +289,13 @@ export class Sequential {
     const loss = Y.kind === "mse" ? K.mse(s.dpred, s.pred, s.tgt, s.mask, R, O, 1) : K.softmax_xent(s.dpred, s.pred, s.tgt, R, O, 1);
     if (!q) return { loss, pred: s.pred };
     lin.backwardPtr(rs ? q.dy : s.dhin, s.dpred, hin, F, R);
-    if (!rs) { // dL/dy is the head's gradient at each sequence's last step, 0 elsewhere
+    if (!rs) { // dL/dy is the head's gradient at each direction's final step, 0 elsewhere
       heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + T * B * F);
       for (let b = 0; b < B; b++) {
-        const to = (q.dy >>> 2) + (last(idx[b0 + b]) * B + b) * F;
-        heap.copyWithin(to, (s.dhin >>> 2) + b * F, (s.dhin >>> 2) + (b + 1) * F);
+        for (let d = 0; d < D; d++) {
+          const from = (s.dhin >>> 2) + b * F + d * Hout;
+          heap.copyWithin((q.dy >>> 2) + finalRow(idx[b0 + b], d, b), from, from + Hout);
+        }
       }
     }
     heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + e.d.L * D * B * Hout);

@@ -41,7 +41,7 @@ export interface Kernels {
   mse(d: P, p: P, y: P, mask: P, R: number, C: number, scale: number): number;
   softmax_xent(d: P, z: P, t: P, R: number, C: number, scale: number): number;
   sgd_step(p: P, g: P, v: P, n: number, lr: number, momentum: number, dampening: number, nesterov: number, wd: number, first: number): void;
-  adam_step(p: P, g: P, m: P, v: P, n: number, step: number, b1: number, b2: number, eps: number, bc2: number, wd: number, decay: number, decoupled: number): void;
+  adam_step(p: P, g: P, m: P, v: P, n: number, step: number, b1: number, c1: number, b2: number, c2: number, eps: number, bc2: number, wd: number, decay: number, decoupled: number): void;
   orthonormalize_rows(q: P, n: number, len: number): void;
 }
 
