@@ -54,7 +54,10 @@ def check(model_path, case_path):
     x = torch.tensor(case["x"], dtype=torch.float32)  # [N, T, I] batch-first
     with torch.no_grad():
         y, (hn, cn) = lstm(x.transpose(0, 1))
-        pred = head(y[-1])
+        # lstm-wasm's head sees each direction's final h: forward at the last step, reverse at t = 0
+        p = c["projSize"] or c["hiddenSize"]
+        last = torch.cat([y[-1, :, :p], y[0, :, p:]], dim=1) if c["bidirectional"] else y[-1]
+        pred = head(last)
     print(json.dumps({
         "y": (y - torch.tensor(case["y"])).abs().max().item(),
         "pred": (pred - torch.tensor(case["pred"])).abs().max().item(),
