@@ -52,8 +52,15 @@ export function softmax_xent(d: usize, z: usize, t: usize, R: i32, C: i32, scale
   for (let r = 0; r < R; r++) {
     const o = f4(r * C), cls = load<i32>(t + f4(r));
     if (cls < 0) { memory.fill(d + o, 0, f4(C)); continue; }
-    let mx = load<f32>(z + o);
-    for (let j = 1; j < C; j++) mx = max<f32>(mx, load<f32>(z + o + f4(j)));
+    let mx = load<f32>(z + o), jm = 1;
+    if (ASC_FEATURE_SIMD) {
+      if (C >= 4) {
+        let m4 = v128.load(z + o);
+        for (jm = 4; jm + 4 <= C; jm += 4) m4 = f32x4.pmax(m4, v128.load(z + o + f4(jm)));
+        mx = max<f32>(max<f32>(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max<f32>(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+      }
+    }
+    for (let j = jm; j < C; j++) mx = max<f32>(mx, load<f32>(z + o + f4(j)));
     // e_j = exp(z_j - max) into d, and their sum.
     let s: f64 = 0, j = 0;
     if (ASC_FEATURE_SIMD) {

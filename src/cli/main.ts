@@ -4,12 +4,12 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import asciichart from "asciichart";
-import { parse } from "csv-parse/sync";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { init } from "../wasm/backend";
 import { LSTMError } from "../errors";
 import { forecastSeries } from "./forecast";
+import { readColumn } from "./main-lib";
 import { svgChart } from "./plot";
 import { AIRLINE_PASSENGERS, AIRLINE_START } from "./airline";
 
@@ -18,24 +18,6 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new LSTMError(`--${name}`, "a positive integer", JSON.stringify(v));
   return n;
 };
-
-/** The numbers of one CSV column (by name, or the only/last numeric one). */
-export function readColumn(text: string, column?: string): { values: number[]; name: string } {
-  const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
-  if (rows.length === 0) throw new LSTMError("file", "a CSV with a header row and data rows", "no rows");
-  const names = Object.keys(rows[0]);
-  let name = column;
-  if (name === undefined) name = [...names].reverse().find((c) => rows.every((r) => Number.isFinite(Number(r[c])) && r[c] !== ""));
-  if (name === undefined || !names.includes(name)) {
-    throw new LSTMError("--column", `one of the CSV's columns (${names.join(", ")})${column ? "" : " holding numbers"}`, JSON.stringify(column ?? null));
-  }
-  const values = rows.map((r, i) => {
-    const v = Number(r[name!]);
-    if (r[name!] === "" || !Number.isFinite(v)) throw new LSTMError(`row ${i + 2}, column ${name}`, "a number", JSON.stringify(r[name!]));
-    return v;
-  });
-  return { values, name };
-}
 
 async function forecastCommand(file: string | undefined, o: Record<string, any>): Promise<void> {
   const { backend } = await init(o.backend ? { backend: o.backend } : {});
