@@ -1,0 +1,99 @@
+// The built package in real Chromium (Debian's, driven by playwright-core; nothing downloads a
+// browser): the golden fixtures on every backend, a strict CSP, a Web Worker, an esbuild-bundled
+// app, and the demo page training live. Console errors fail every test.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { existsSync, readdirSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+// @ts-expect-error plain JS module without types
+import { startServer } from "../scripts/serve.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
+const artifacts = join(root, "test-artifacts");
+
+let browser: Browser;
+let plain: { url: string; close: () => Promise<void> };
+let strict: { url: string; close: () => Promise<void> };
+const origin = (s: { url: string }) => new URL(s.url).origin;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is needed for the browser tests: apt-get install -y chromium (or set CHROMIUM_PATH); not found at ${CHROMIUM}`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  plain = await startServer({ root, port: 0 });
+  strict = await startServer({ root, port: 0, csp: true });
+  mkdirSync(artifacts, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await plain?.close();
+  await strict?.close();
+});
+
+/** Open a page, wait for window.__result, and return it with every console error and page error. */
+async function run(url: string, timeout = 60_000, viewport = { width: 1280, height: 800 }): Promise<{ result: any; errors: string[]; page: Page }> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as any).__result !== undefined, null, { timeout });
+  return { result: await page.evaluate(() => (window as any).__result), errors, page };
+}
+
+const fixtures = readdirSync(join(root, "test/fixtures")).filter((f) => /^(lstm|clip)_.*\.json$/.test(f)).sort();
+
+describe("the built package in Chromium", () => {
+  for (const backend of ["scalar", "simd", "relaxed-simd"]) {
+    it(`passes every golden fixture (forward, BPTT, clipping) on the forced ${backend} build`, async () => {
+      const { result, errors, page } = await run(`${origin(plain)}/test/browser/pages/golden.html?backend=${backend}&files=${fixtures.join(",")}`);
+      await page.close();
+      expect(result.error).toBeUndefined();
+      expect(result.backend).toBe(backend);
+      expect(result.failures).toEqual([]);
+      expect(result.checks).toBeGreaterThan(fixtures.length * 5);
+      expect(errors).toEqual([]);
+    }, 120_000);
+  }
+
+  it("works under Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval', embedded or from a .wasm URL", async () => {
+    const { result, errors, page } = await run(`${origin(strict)}/test/browser/pages/csp.html`);
+    const header = await page.evaluate(async () => (await fetch(location.href)).headers.get("content-security-policy"));
+    await page.close();
+    expect(header).toBe("script-src 'self' 'wasm-unsafe-eval'");
+    expect(result).toEqual({ embedded: "simd", fetched: "simd", same: true, violations: [] });
+    expect(errors).toEqual([]);
+  });
+
+  it("runs in a module Web Worker, bit-identical to the main thread", async () => {
+    const { result, errors, page } = await run(`${origin(plain)}/test/browser/pages/worker.html`);
+    await page.close();
+    expect(result.error).toBeUndefined();
+    expect(result.workerBackend).toBe(result.backend);
+    expect(result.worker).toHaveLength(6 * 5);
+    expect(result.worker).toEqual(result.main);
+    expect(errors).toEqual([]);
+  });
+
+  it("works bundled by esbuild for the browser from `import … from 'lstm-wasm'`", async () => {
+    const dir = mkdtempSync(join(root, "test-artifacts", "bundler-"));
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(root, join(dir, "node_modules", "lstm-wasm"), "dir"); // resolved through package.json "exports"
+    writeFileSync(join(dir, "app.js"), `import { init, LSTM } from "lstm-wasm";
+const { backend } = await init();
+const y = new LSTM({ inputSize: 2, hiddenSize: 4, seed: 9 }).forward([[[0.5, -1]], [[1, 2]]]).y;
+window.__result = { backend, shape: y.shape, finite: Array.from(y.data).every(Number.isFinite) };`);
+    await build({ entryPoints: [join(dir, "app.js")], bundle: true, format: "esm", platform: "browser", target: "es2022", outfile: join(dir, "out.js"), logLevel: "silent" });
+    writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="out.js"></script>`);
+    const rel = dir.slice(root.length).replace(/\\/g, "/");
+    const { result, errors, page } = await run(`${origin(plain)}/${rel}/index.html`);
+    await page.close();
+    expect(result).toEqual({ backend: "relaxed-simd", shape: [2, 1, 4], finite: true });
+    expect(errors).toEqual([]);
+  });
+});
