@@ -1,6 +1,6 @@
 // A small static server for the browser demo (`npm run demo`): serves the repository root read-only.
-//   node scripts/serve.mjs [--port 8080] [--csp] [--root DIR]      (PORT env works too)
-// `--csp` sends Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval' on every response.
+//   node scripts/serve.mjs [--port 8080] [--csp] [--root DIR] [--host H] [--log]   (PORT env works too)
+// Listens on 127.0.0.1 unless --host says otherwise. `--csp` sends Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval' on every response.
 // Tests: `const { url, close } = await startServer({ root, port: 0, csp: true })`.
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
@@ -32,19 +32,22 @@ export async function startServer({ root = defaultRoot, port = 8080, csp = false
     res.setHeader("Cache-Control", "no-store");
     if (log) console.log(req.method, req.url);
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed", { Allow: "GET, HEAD" });
-    let rel;
+    let rel, search;
     try {
-      rel = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      const u = new URL(req.url ?? "/", "http://x");
+      rel = decodeURIComponent(u.pathname);
+      search = u.search;
     } catch {
       return send(400, "bad request");
     }
     if (rel.includes("\0")) return send(400, "bad request");
+    if (/[\\/]\./.test(rel)) return send(404, "not found"); // no dotfiles (.git, …)
     let file = resolve(join(base, rel));
     if (!inside(base, file)) return send(403, "forbidden");
     try {
       let st = await stat(file);
       if (st.isDirectory()) {
-        if (!rel.endsWith("/")) return send(301, "moved", { Location: encodeURI(rel + "/") });
+        if (!rel.endsWith("/")) return send(301, "moved", { Location: encodeURI(rel + "/") + search });
         file = join(file, "index.html");
         st = await stat(file);
       }
@@ -67,7 +70,6 @@ export async function startServer({ root = defaultRoot, port = 8080, csp = false
   } catch (err) {
     if (err.code !== "EADDRINUSE") throw err;
     await listen(0); // busy: any free port
-
   }
   const actual = server.address().port;
   const origin = `http://localhost:${actual}`;
@@ -85,9 +87,10 @@ function parseArgs(argv) {
     if (flag === "--port" || flag === "-p") opts.port = Number(value());
     else if (flag === "--csp") opts.csp = true;
     else if (flag === "--root") opts.root = resolve(value());
+    else if (flag === "--host") opts.host = value();
     else if (flag === "--log") opts.log = true;
     else if (flag === "--help" || flag === "-h") {
-      console.log("usage: node scripts/serve.mjs [--port N] [--csp] [--root DIR] [--log]   (PORT env also sets the port)");
+      console.log("usage: node scripts/serve.mjs [--port N] [--csp] [--root DIR] [--host 127.0.0.1] [--log]   (PORT env also sets the port)");
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[k]} (try --help)`);
   }

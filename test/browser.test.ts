@@ -97,3 +97,39 @@ window.__result = { backend, shape: y.shape, finite: Array.from(y.data).every(Nu
     expect(errors).toEqual([]);
   });
 });
+
+describe("the demo page (examples/browser) under the strict CSP", () => {
+  it("trains in a worker until the loss falls, draws the gate heatmaps, pauses and resumes", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${origin(strict)}/examples/browser/`);
+    await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as any).demo.losses.length >= 400 && (window as any).demo.gatesDrawn >= 2, null, { timeout: 60_000 });
+    const d = await page.evaluate(() => { const w = (window as any).demo; return { losses: w.losses.slice(), backend: w.backend, worker: w.worker }; });
+    expect(d.backend).toBe("relaxed-simd");
+    expect(d.worker).toBe(true);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(d.losses.slice(-50))).toBeLessThan(mean(d.losses.slice(0, 20)) / 5);
+    // Every gate heatmap has drawn pixels (not one flat colour).
+    const colours = await page.evaluate(() => Array.from(document.querySelectorAll("canvas.gate")).map((c) => {
+      const cv = c as HTMLCanvasElement, px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
+      const seen = new Set<number>();
+      for (let k = 0; k < px.length; k += 4 * 7) seen.add((px[k] << 16) | (px[k + 1] << 8) | px[k + 2]);
+      return seen.size;
+    }));
+    expect(colours).toHaveLength(5);
+    for (const n of colours) expect(n).toBeGreaterThan(20);
+    await page.click("#pause");
+    await page.waitForTimeout(300);
+    const s1 = await page.evaluate(() => (window as any).demo.steps);
+    await page.waitForTimeout(700);
+    expect(await page.evaluate(() => (window as any).demo.steps)).toBe(s1);
+    await page.click("#resume");
+    await page.waitForFunction((s) => (window as any).demo.steps > s, s1, { timeout: 10_000 });
+    await page.screenshot({ path: join(artifacts, "demo.png") });
+    await page.close();
+    expect(errors).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,42 @@
+// Loads the demo in headless Chromium (playwright-core, the system browser; nothing is downloaded),
+// under the strict CSP, at desktop and phone sizes; fails on console errors or page errors and
+// writes screenshots.   node examples/browser/screenshot.mjs [outDir=/tmp] [--seconds 6]
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/serve.mjs";
+
+const args = process.argv.slice(2);
+const outDir = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "/tmp";
+const seconds = Number(args[args.indexOf("--seconds") + 1]) || 6;
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const sizes = [{ name: "desktop", width: 1280, height: 800, scale: 1 }, { name: "phone", width: 390, height: 844, scale: 3 }];
+
+const server = await startServer({ port: 0, csp: true });
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+const problems = [];
+try {
+  for (const s of sizes) {
+    const context = await browser.newContext({ viewport: { width: s.width, height: s.height }, deviceScaleFactor: s.scale });
+    const page = await context.newPage();
+    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${s.name}: console.${m.type()}: ${m.text()}`); });
+    page.on("pageerror", (e) => problems.push(`${s.name}: page error: ${e.message}`));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 20000 });
+    await page.waitForTimeout(seconds * 1000);
+    const st = await page.evaluate(() => ({
+      backend: demo.backend, epoch: demo.epoch, steps: demo.steps, batches: demo.losses.length, loss: demo.losses.at(-1),
+      gatesDrawn: demo.gatesDrawn, overflowX: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    }));
+    if (st.overflowX) problems.push(`${s.name}: the page scrolls sideways`);
+    await page.screenshot({ path: `${outDir}/demo-${s.name}.png` });
+    await page.screenshot({ path: `${outDir}/demo-${s.name}-full.png`, fullPage: true });
+    console.log(`${s.name} ${s.width}×${s.height}: ${JSON.stringify(st)} → ${outDir}/demo-${s.name}.png`);
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
+if (problems.length) {
+  console.log(problems.join("\n"));
+  process.exitCode = 1;
+}
