@@ -71,3 +71,10 @@ export function emit(heap: Float32Array, src: number, shape: number[], out?: { d
   for (let i = 0; i < d.length; i++) d[i] = heap[at + i];
   return out;
 }
+
+/** With checkFinite on: the first NaN or ±Infinity in a tensor, named. */
+export function finite(name: string, data: ArrayLike<number>): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new LSTMError(name, "finite values (checkFinite is on)", `${data[i]} at flat index ${i}`);
+  }
+}

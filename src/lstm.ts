@@ -8,7 +8,7 @@ import type { ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
 import { checkStateDict } from "./statedict";
-import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit } from "./io";
+import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit, finite } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -33,6 +33,11 @@ export interface LSTMOptions {
   init?: InitScheme;
   /** Forget-gate bias 1 in bias_ih (0 in bias_hh); default true with 'keras', false with 'pytorch'. */
   unitForgetBias?: boolean;
+  /**
+   * Refuse NaN and ±Infinity in inputs, states, upstream gradients and loaded weights with an
+   * LSTMError naming the tensor. Off by default: non-finite values then propagate, as in PyTorch.
+   */
+  checkFinite?: boolean;
 }
 
 export interface ForwardOptions {
@@ -67,7 +72,7 @@ export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
 /** A streaming state for {@link LSTM.step}: h [L,B,Hout], c [L,B,H]. Updated in place. */
 export interface LSTMState { h: Tensor; c: Tensor }
 
-const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init", "unitForgetBias"];
+const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init", "unitForgetBias", "checkFinite"];
 const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
 const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
 
@@ -81,6 +86,8 @@ const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
  */
 export class LSTM {
   readonly config: Readonly<LSTMConfig>;
+  /** Whether non-finite inputs are refused (see LSTMOptions.checkFinite). */
+  readonly checkFinite: boolean;
   private readonly e: Engine;
   private disposed = false;
 
@@ -110,6 +117,7 @@ export class LSTM {
     const scheme = opts.init ?? "pytorch";
     if (scheme !== "pytorch" && scheme !== "keras") throw new LSTMError("options.init", "'pytorch' or 'keras'", describe(scheme));
     const ufb = checkBool("options.unitForgetBias", opts.unitForgetBias ?? scheme === "keras");
+    this.checkFinite = checkBool("options.checkFinite", opts.checkFinite ?? false);
     this.config = Object.freeze(cfg);
     this.e = new Engine(backend(), cfg);
     // Drawn tensor by tensor in PyTorch's order and layout, so a seed means the same weights on every build.
@@ -184,6 +192,11 @@ export class LSTM {
     const h0 = opts.h0 === undefined ? null : toTensor("options.h0", opts.h0, [LD, B, Hout]);
     const c0 = opts.c0 === undefined ? null : toTensor("options.c0", opts.c0, [LD, B, H]);
     const lengths = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, B, T);
+    if (this.checkFinite) {
+      finite("x", xt.data);
+      if (h0) finite("options.h0", h0.data);
+      if (c0) finite("options.c0", c0.data);
+    }
     const train = checkBool("options.train", opts.train ?? false);
     const wantGates = checkBool("options.returnGates", opts.returnGates ?? false);
     const out = opts.out === undefined ? {} : opts.out;
@@ -232,6 +245,11 @@ export class LSTM {
     const dy = grads.dy === undefined ? null : toTensor("gradients.dy", grads.dy, bf ? [B, T, D * Hout] : [T, B, D * Hout]);
     const dhn = grads.dhn === undefined ? null : toTensor("gradients.dhn", grads.dhn, [LD, B, Hout]);
     const dcn = grads.dcn === undefined ? null : toTensor("gradients.dcn", grads.dcn, [LD, B, H]);
+    if (this.checkFinite) {
+      if (dy) finite("gradients.dy", dy.data);
+      if (dhn) finite("gradients.dhn", dhn.data);
+      if (dcn) finite("gradients.dcn", dcn.data);
+    }
     const out = grads.out === undefined ? {} : grads.out;
     const dxShape = bf ? [B, T, I] : [T, B, I];
     checkKeys("gradients.out", out, ["dx", "dh0", "dc0"]);
@@ -279,6 +297,7 @@ export class LSTM {
     checkOut("state.c", state.c, [L, B, H]);
     checkOut("out", out, [B, Hout]);
     const x = xt instanceof Float32Array && xt.length === B * I ? xt : toTensor("xt", xt, [B, I]).data;
+    if (this.checkFinite) { finite("xt", x); finite("state.h", state.h.data); finite("state.c", state.c.data); }
     const e = this.e, p = e.planInfer(1, B, false, false);
     const heap = e.be.f32;
     heap.set(x, p.x >>> 2);
@@ -308,7 +327,7 @@ export class LSTM {
    */
   loadStateDict(dict: Record<string, TensorLike>): void {
     this.live();
-    this.e.blk.load(dict);
+    this.e.blk.load(dict, "stateDict", this.checkFinite);
     this.e.cache = null; // activations saved under the old weights must not meet the new ones in backward
   }
 

@@ -4,6 +4,7 @@ import { LSTMError, describe } from "./errors";
 import { type Tensor, type TensorLike, toTensor } from "./tensor";
 import type { Backend } from "./wasm/backend";
 import { type ParamEntry, writeEntry, readEntry } from "./layout";
+import { finite } from "./io";
 
 export class ParamBlock {
   params: number;
@@ -38,7 +39,7 @@ export class ParamBlock {
   }
 
   /** Replace every parameter; all keys required, none unknown; validated before anything is written. */
-  load(dict: Record<string, TensorLike>, what = "stateDict"): void {
+  load(dict: Record<string, TensorLike>, what = "stateDict", checkFinite = false): void {
     if (dict === null || typeof dict !== "object" || Array.isArray(dict)) throw new LSTMError(what, "an object of named tensors", describe(dict));
     const names = new Set(this.entries.map((e) => e.name));
     for (const key of Object.keys(dict)) {
@@ -46,7 +47,9 @@ export class ParamBlock {
     }
     const values = this.entries.map((e) => {
       if (!Object.prototype.hasOwnProperty.call(dict, e.name)) throw new LSTMError(`${what}["${e.name}"]`, `a tensor of shape [${e.shape.join(",")}]`, "a missing key");
-      return toTensor(`${what}["${e.name}"]`, dict[e.name], e.shape).data;
+      const data = toTensor(`${what}["${e.name}"]`, dict[e.name], e.shape).data;
+      if (checkFinite) finite(`${what}["${e.name}"]`, data);
+      return data;
     });
     const heap = this.be.f32;
     this.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));

@@ -6,7 +6,7 @@ import type { Engine } from "./engine";
 import { checkStateDict } from "./statedict";
 import { Workspace } from "./wasm/workspace";
 import type { Backend } from "./wasm/backend";
-import { checkKeys, checkLengths } from "./io";
+import { checkKeys, checkLengths, finite } from "./io";
 import { SGD, Adam, type ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { writeSafetensors, readSafetensorsWithMetadata } from "./safetensors";
@@ -153,6 +153,7 @@ export class Sequential {
     const loss = opts.loss ?? "mse";
     if (loss !== "mse" && loss !== "crossEntropy") throw new LSTMError("options.loss", "'mse' or 'crossEntropy'", describe(loss));
     const Y = this.targets(y, loss, N, T);
+    if (this.lstm.checkFinite) finite("y", Y.data);
     const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
     const epochs = checkInt("options.epochs", opts.epochs ?? 1);
     const batchSize = checkInt("options.batchSize", opts.batchSize ?? 32);
@@ -327,6 +328,7 @@ export class Sequential {
     const xt = toTensor("x", x, [null, null, this.lstm.config.inputSize]);
     const [N, T] = xt.shape;
     if (N < 1 || T < 1) throw new LSTMError("x", "at least one sample and one time step", `shape [${xt.shape.join(",")}]`);
+    if (this.lstm.checkFinite) finite("x", xt.data);
     return { X: xt.data, N, T };
   }
 
