@@ -232,6 +232,9 @@ export class Sequential {
 
   private trainBatch(X: Float32Array, T: number, lens: Int32Array | null, Y: Targets, idx: Int32Array,
                      b0: number, B: number, opt: SGD | Adam, clip: number | undefined, epoch: number): number {
+    // Gradients start from zero every batch, so nothing added between batches (a stray
+    // lstm.backward() from a callback, say) can leak into the update.
+    this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
     const { loss } = this.batch(X, T, lens, Y, idx, b0, B, true);
     const K = this.be.k;
     const norm2 = K.sum_squares(this.grads, this.total);
