@@ -1,5 +1,5 @@
 import { LSTMError, describe } from "./errors";
-import type { Tensor } from "./tensor";
+import { type Tensor, isF32 } from "./tensor";
 import { backend, type Backend } from "./wasm/backend";
 
 /** Gradients to clip: a list or a record of tensors or Float32Arrays, changed in place. */
@@ -12,8 +12,9 @@ function buffers(tensors: unknown): Float32Array[] {
   const isArr = Array.isArray(tensors);
   return Object.entries(tensors as object).map(([k, v]) => {
     const name = isArr ? `tensors[${k}]` : `tensors["${k}"]`;
-    if (v instanceof Float32Array) return v;
-    if (v && typeof v === "object" && (v as Tensor).data instanceof Float32Array) return (v as Tensor).data;
+    if (isF32(v)) return v;
+    const data = v && typeof v === "object" ? (v as Tensor).data : undefined;
+    if (isF32(data)) return data;
     throw new LSTMError(name, "a Float32Array or a { data: Float32Array, shape } tensor", describe(v));
   });
 }

@@ -62,14 +62,24 @@ export class Engine {
   planTrain(T: number, B: number, lengths: boolean): Ptrs {
     const { H, D, Hout, L, I, G } = this.d;
     const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
-    this.cache = null; // its buffers are about to be overwritten
     const sizes: Record<string, number> = { x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H };
     for (let l = 0; l < L; l++) sizes[`y${l}`] = TB * D * Hout;
     for (let k = 0; k < LD; k++) {
       sizes[`act${k}`] = TB * G; sizes[`cs${k}`] = TB * H; sizes[`cp${k}`] = TB * H;
       sizes[`hp${k}`] = TB * Hout; sizes[`m${k}`] = proj ? TB * H : 0;
     }
-    return this.trainWs.plan(sizes);
+    const p = this.trainWs.plan(sizes); // a refusal here leaves the last training forward usable
+    this.cache = null; // its buffers are about to be overwritten
+    return p;
+  }
+
+  /**
+   * Zero the input at padded steps (t >= lengths[b]). The kernels never use those rows' results, but
+   * dW_ih = xᵀ·dA would turn a NaN there into NaN gradients (0·NaN); PyTorch's packing never reads them.
+   */
+  zeroPadding(p: Ptrs, T: number, B: number, lengths: ArrayLike<number>): void {
+    const heap = this.be.f32, I = this.d.I, at = p.x >>> 2;
+    for (let b = 0; b < B; b++) for (let t = lengths[b]; t < T; t++) heap.fill(0, at + (t * B + b) * I, at + (t * B + b + 1) * I);
   }
 
   /** Buffers of an inference forward or a step: one layer's scratch, reused by every layer. */

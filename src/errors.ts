@@ -19,19 +19,35 @@ export class LSTMError extends Error {
   }
 }
 
-/** A short, safe description of any value for error messages. */
+/** A short description of any value for error messages; never throws, whatever the value. */
 export function describe(v: unknown): string {
+  try {
+    return describeUnsafe(v);
+  } catch {
+    return `a value of type ${typeof v}`;
+  }
+}
+
+const tag = (v: object) => Object.prototype.toString.call(v).slice(8, -1);
+// A shape or array for a message: numbers as they are, anything else by its type.
+const list = (a: unknown[]) => `[${a.slice(0, 8).map((x) => (typeof x === "number" ? String(x) : typeof x)).join(",")}${a.length > 8 ? ",…" : ""}]`;
+
+function describeUnsafe(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "undefined";
   if (typeof v === "number") return `number ${v}`;
   if (typeof v === "string") return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
   if (typeof v === "boolean" || typeof v === "bigint") return `${typeof v} ${String(v)}`;
+  if (typeof v === "symbol") return "a symbol";
   if (typeof v === "function") return "a function";
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length ?? v.byteLength})`;
+  if (ArrayBuffer.isView(v)) return `${tag(v)}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (typeof v === "object") {
     const o = v as { data?: unknown; shape?: unknown };
-    if ("data" in o && "shape" in o) return `a tensor with shape ${JSON.stringify(o.shape)} and data ${describe(o.data)}`;
+    if ("data" in o && "shape" in o) {
+      const s = o.shape;
+      return `a tensor with shape ${Array.isArray(s) ? list(s) : describeUnsafe(s)} and data ${describeUnsafe(o.data)}`;
+    }
     const keys = Object.keys(v as object).slice(0, 5);
     return `an object with keys [${keys.join(", ")}]`;
   }

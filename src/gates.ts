@@ -5,7 +5,7 @@
 // Letters: i input gate, f forget gate, o output gate, and the cell input as g (PyTorch), c (ONNX,
 // Keras) or a (Chainer) — all three name the same gate here.
 import { LSTMError, describe, checkInt } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { type Tensor, type TensorLike, toTensor, isF32 } from "./tensor";
 
 export type Gate = "i" | "f" | "g" | "o";
 
@@ -101,7 +101,10 @@ export function transpose(src: Float32Array, rows: number, cols: number): Float3
 
 /** The shape a TensorLike declares ({data, shape} or nested arrays), or null for flat data. */
 export function declaredShape(v: unknown): number[] | null {
-  if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && !Array.isArray(v) && Array.isArray((v as Tensor).shape)) return (v as Tensor).shape;
+  if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && !Array.isArray(v)) {
+    const s: unknown = (v as Tensor).shape; // numbers only: anything else is left for toTensor to refuse
+    return Array.isArray(s) && s.every((d) => typeof d === "number") ? (s as number[]) : null;
+  }
   if (Array.isArray(v) && Array.isArray(v[0])) {
     const s: number[] = [];
     for (let cur: unknown = v; Array.isArray(cur) && s.length <= 8; cur = cur[0]) s.push(cur.length);
@@ -112,7 +115,7 @@ export function declaredShape(v: unknown): number[] | null {
 
 /** Length of flat data (Float32Array or number[]), else NaN. */
 export function flatLength(v: unknown): number {
-  return v instanceof Float32Array || Array.isArray(v) ? v.length : NaN;
+  return isF32(v) || Array.isArray(v) ? v.length : NaN;
 }
 
 /** Validate a TensorLike of any rank; flat data is 1-D. */

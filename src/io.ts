@@ -1,5 +1,6 @@
 // Moving data across the JS/wasm boundary, and the argument checks shared by the public API.
 import { LSTMError, describe } from "./errors";
+import { isF32 } from "./tensor";
 
 /** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
 export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
@@ -56,10 +57,10 @@ export function readRows(heap: Float32Array, src: number, stride: number, rows: 
 /** An `out` tensor, if given, must be a { data: Float32Array, shape } of exactly `shape`. */
 export function checkOut(name: string, t: unknown, shape: readonly number[]): void {
   if (t === undefined) return;
-  const o = t as { data?: unknown; shape?: unknown };
   const n = shape.reduce((a, b) => a * b, 1);
-  const ok = o !== null && typeof o === "object" && o.data instanceof Float32Array && o.data.length === n &&
-    Array.isArray(o.shape) && o.shape.length === shape.length && shape.every((d, i) => (o.shape as number[])[i] === d);
+  const o = t !== null && typeof t === "object" ? (t as { data?: unknown; shape?: unknown }) : null;
+  const data = o?.data, s = o?.shape;
+  const ok = isF32(data) && data.length === n && Array.isArray(s) && s.length === shape.length && shape.every((d, i) => s[i] === d);
   if (!ok) throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
 }
 

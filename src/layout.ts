@@ -61,6 +61,14 @@ export function dims(cfg: LSTMConfig) {
   return { H, D, Hout, G: 4 * H, L: cfg.numLayers, I: cfg.inputSize };
 }
 
+/** Floats of the parameter block, in closed form: layers past the first all have the same size. */
+export function paramFloats(cfg: LSTMConfig): number {
+  const { H, D, Hout, G, L, I } = dims(cfg);
+  const group = (In: number) => alignFloats(panelSize(G, In)) + alignFloats(panelSize(G, Hout)) + 2 * alignFloats(G) +
+    (cfg.projSize > 0 ? alignFloats(panelSize(Hout, H)) : 0) + (cfg.peephole ? 3 * alignFloats(H) : 0);
+  return D * (group(I) + (L - 1) * group(D * Hout));
+}
+
 export function layoutParams(cfg: LSTMConfig): Layout {
   const { H, D, Hout, G, L, I } = dims(cfg);
   const entries: ParamEntry[] = [];

@@ -123,6 +123,7 @@ export class Linear {
     this.disposed = true;
     this.ws.free();
     this.blk.free();
+    for (const cb of this.disposeHooks.splice(0)) cb();
   }
 
   /** @internal */
@@ -131,8 +132,9 @@ export class Linear {
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
     this.live();
-    return { be: this.blk.be, params: this.blk.params, grads: this.blk.grads, total: this.blk.total };
+    return { be: this.blk.be, params: this.blk.params, grads: this.blk.grads, total: this.blk.total, onDispose: (cb) => this.disposeHooks.push(cb) };
   }
+  private disposeHooks: (() => void)[] = [];
 
   private live(): void {
     if (this.disposed) throw new LSTMError("linear", "a layer that has not been disposed", "a disposed layer");

@@ -1,6 +1,8 @@
 import { LSTMError, describe, checkInt, checkBool } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { type Tensor, type TensorLike, toTensor, isF32 } from "./tensor";
 import { backend } from "./wasm/backend";
+import { MAX_BYTES } from "./wasm/arena";
+import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
 import { Engine } from "./engine";
 import { clipBlock } from "./clip";
@@ -119,7 +121,13 @@ export class LSTM {
     const ufb = checkBool("options.unitForgetBias", opts.unitForgetBias ?? scheme === "keras");
     this.checkFinite = checkBool("options.checkFinite", opts.checkFinite ?? false);
     this.config = Object.freeze(cfg);
-    this.e = new Engine(backend(), cfg);
+    const be = backend();
+    // Refused before any layout or allocation: numLayers 2^31 would exhaust the JS heap first.
+    const need = 8 * paramFloats(cfg);
+    if (need > MAX_BYTES) throw new LSTMError("parameters", `at most ${MAX_BYTES} bytes of wasm memory (wasm32)`, `sizes needing ${need} bytes for parameters and gradients`);
+    // The layout is built in JS, one group per layer and direction: keep that bounded too.
+    if (cfg.numLayers > 1024) throw new LSTMError("options.numLayers", "at most 1024 layers", describe(cfg.numLayers));
+    this.e = new Engine(be, cfg);
     // Drawn tensor by tensor in PyTorch's order and layout, so a seed means the same weights on every build.
     try {
       this.e.blk.init(lstmInit(this.e.be, scheme, ufb, cfg.hiddenSize, seededRandom(seed)));
@@ -163,8 +171,9 @@ export class LSTM {
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
     const b = this.engine.blk;
-    return { be: b.be, params: b.params, grads: b.grads, total: b.total };
+    return { be: b.be, params: b.params, grads: b.grads, total: b.total, onDispose: (cb) => this.disposeHooks.push(cb) };
   }
+  private disposeHooks: (() => void)[] = [];
 
   /** @internal */
   get isDisposed(): boolean {
@@ -209,7 +218,7 @@ export class LSTM {
     const p = train ? e.planTrain(T, B, lengths !== null) : e.planInfer(T, B, wantGates, lengths !== null);
     const heap = e.be.f32; // after planning, which may grow memory
     copyIn(heap, p.x, xt.data, T, B, I, bf);
-    if (lengths) e.be.i32.set(lengths, p.lens >>> 2);
+    if (lengths) { e.be.i32.set(lengths, p.lens >>> 2); e.zeroPadding(p, T, B, lengths); }
     if (h0) heap.set(h0.data, p.h >>> 2); else heap.fill(0, p.h >>> 2, (p.h >>> 2) + LD * B * Hout);
     if (c0) heap.set(c0.data, p.c >>> 2); else heap.fill(0, p.c >>> 2, (p.c >>> 2) + LD * B * H);
 
@@ -272,8 +281,10 @@ export class LSTM {
   /** A zero state for {@link step}: h [L,B,Hout], c [L,B,H]. */
   initialState(batch: number): LSTMState {
     this.live();
-    const B = checkInt("batch", batch);
     const { H, D, Hout, L } = this.e.d;
+    const B = checkInt("batch", batch);
+    const need = 4 * L * D * B * (H + Hout);
+    if (need > MAX_BYTES) throw new LSTMError("batch", `a batch whose state fits in ${MAX_BYTES} bytes`, `batch ${B}, needing ${need} bytes`);
     return { h: { data: new Float32Array(L * D * B * Hout), shape: [L * D, B, Hout] }, c: { data: new Float32Array(L * D * B * H), shape: [L * D, B, H] } };
   }
 
@@ -291,12 +302,15 @@ export class LSTM {
     }
     const { H, Hout, L, I } = this.e.d;
     if (state === null || typeof state !== "object") throw new LSTMError("state", "an LSTMState { h, c } from initialState()", describe(state));
+    for (const k of ["h", "c"] as const) {
+      if (state[k] === undefined) throw new LSTMError(`state.${k}`, "a tensor (an LSTMState from initialState())", "undefined");
+    }
     const B = Array.isArray(state.h?.shape) ? state.h.shape[1] : NaN;
     if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `a { data: Float32Array, shape: [${L},B,${Hout}] } tensor (updated in place)`, describe(state.h));
     checkOut("state.h", state.h, [L, B, Hout]);
     checkOut("state.c", state.c, [L, B, H]);
     checkOut("out", out, [B, Hout]);
-    const x = xt instanceof Float32Array && xt.length === B * I ? xt : toTensor("xt", xt, [B, I]).data;
+    const x = isF32(xt) && xt.length === B * I ? xt : toTensor("xt", xt, [B, I]).data;
     if (this.checkFinite) { finite("xt", x); finite("state.h", state.h.data); finite("state.c", state.c.data); }
     const e = this.e, p = e.planInfer(1, B, false, false);
     const heap = e.be.f32;
@@ -352,6 +366,7 @@ export class LSTM {
     if (this.disposed) return;
     this.disposed = true;
     this.e.free();
+    for (const cb of this.disposeHooks.splice(0)) cb();
   }
 
   private live(): void {

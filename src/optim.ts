@@ -5,7 +5,11 @@ import type { Backend } from "./wasm/backend";
 import { checkKeys } from "./io";
 
 /** What an optimizer updates: a model's parameter and gradient blocks (n floats each). @internal */
-export interface ParamTarget { be: Backend; params: number; grads: number; total: number }
+export interface ParamTarget {
+  be: Backend; params: number; grads: number; total: number;
+  /** Run `cb` when the model is disposed (the optimizer then frees its moments). */
+  onDispose: (cb: () => void) => void;
+}
 
 function num(name: string, v: unknown, lo: number, hi = Infinity, loOpen = false): number {
   const ok = typeof v === "number" && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
@@ -27,9 +31,17 @@ abstract class Optimizer {
    * The moments live in the model's wasm memory; using the optimizer on another model starts them afresh.
    */
   step(model: { readonly target: ParamTarget }): void {
-    const t = model.target;
+    if (model === null || typeof model !== "object" || !("target" in model)) {
+      throw new LSTMError("model", "a Sequential, LSTM or Linear", describe(model));
+    }
+    const t = model.target; // throws an LSTMError for a disposed model
+    if (t === null || typeof t !== "object" || typeof t.onDispose !== "function") throw new LSTMError("model", "a Sequential, LSTM or Linear", describe(model));
     const same = this.owner === model && this.target?.params === t.params && this.target.be === t.be && this.target.total === t.total;
-    if (!same) { this.bind(t); this.owner = model; }
+    if (!same) {
+      this.bind(t);
+      this.owner = model;
+      t.onDispose(() => { if (this.owner === model) this.dispose(); });
+    }
     this.steps++;
     this.update(t);
   }

@@ -11,6 +11,7 @@ export class ParamBlock {
   grads: number;
   /** Whether this block frees its memory itself (false once moved into a model's shared block). */
   private owned = true;
+  get ownsMemory(): boolean { return this.owned; }
 
   constructor(readonly be: Backend, readonly entries: ParamEntry[], readonly total: number) {
     this.params = be.arena.alloc(total * 4, "parameters");

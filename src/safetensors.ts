@@ -10,7 +10,7 @@
 // tensors to tile the buffer exactly: gaps, overlaps and trailing bytes are refused.
 import { LSTMError, describe } from "./errors";
 import { parseStrictJson, type Json, type JsonObject } from "./json";
-import { type Tensor, toTensor } from "./tensor";
+import { type Tensor, toTensor, isF32 } from "./tensor";
 
 /** A safetensors file's contents: float32 tensors and the string metadata (empty when absent). */
 export interface SafetensorsContents {
@@ -57,7 +57,7 @@ export function writeSafetensors(tensors: Record<string, Tensor | Float32Array>,
     const v: unknown = tensors[name];
     const what = `tensors["${name}"]`;
     let t: Tensor;
-    if (v instanceof Float32Array) t = { data: v, shape: [v.length] };
+    if (isF32(v)) t = { data: v, shape: [v.length] };
     else if (v !== null && typeof v === "object" && Array.isArray((v as Tensor).shape)) t = toTensor(what, v, (v as Tensor).shape.map(() => null));
     else throw new LSTMError(what, "a { data: Float32Array, shape } tensor or a Float32Array", describe(v));
     const end = offset + 4 * t.data.length;

@@ -84,6 +84,7 @@ export class Sequential {
     checkKeys("options", opts, ["returnSequences"]);
     const [lstm, head] = layers;
     if (lstm.isDisposed || head.isDisposed) throw new LSTMError("layers", "layers that have not been disposed", "a disposed layer");
+    if (!lstm.engine.blk.ownsMemory || !head.blk.ownsMemory) throw new LSTMError("layers", "layers not already part of a Sequential", "a layer another Sequential holds");
     const e = lstm.engine;
     const F = e.d.D * e.d.Hout;
     if (head.config.inputSize !== F) throw new LSTMError("layers[1].inputSize", `the LSTM's output width ${F}`, describe(head.config.inputSize));
@@ -108,8 +109,10 @@ export class Sequential {
 
   /** @internal The block optimizers update. */
   get target(): ParamTarget {
-    return { be: this.be, params: this.params, grads: this.grads, total: this.total };
+    this.live();
+    return { be: this.be, params: this.params, grads: this.grads, total: this.total, onDispose: (cb) => this.disposeHooks.push(cb) };
   }
+  private disposeHooks: (() => void)[] = [];
 
   /**
    * Outputs of the head: [N,O] (or [N,T,O] with returnSequences); logits for cross-entropy.
@@ -270,6 +273,7 @@ export class Sequential {
       for (let t = 0; t < T; t++) heap.set(X.subarray((n * T + t) * I, (n * T + t + 1) * I), (p.x >>> 2) + (t * B + b) * I);
       if (lens) i32[(p.lens >>> 2) + b] = lens[n];
     }
+    if (lens) e.zeroPadding(p, T, B, i32.subarray(p.lens >>> 2, (p.lens >>> 2) + B));
     heap.fill(0, p.h >>> 2, (p.h >>> 2) + e.d.L * D * B * Hout);
     heap.fill(0, p.c >>> 2, (p.c >>> 2) + e.d.L * D * B * e.d.H);
     const top = e.run(p, T, B, train);
@@ -374,8 +378,8 @@ export class Sequential {
       throw new LSTMError("file", `an lstm-wasm model (metadata format "${MODEL_FORMAT}"); for a bare torch.nn.LSTM file use LSTM.fromStateDict(readSafetensors(bytes))`,
         metadata.format === undefined ? "a file without that metadata" : `format ${describe(metadata.format)}`);
     }
-    const version = Number(metadata.formatVersion);
-    if (!Number.isInteger(version) || version < 1 || version > MODEL_FORMAT_VERSION) {
+    const version = /^[1-9][0-9]{0,8}$/.test(metadata.formatVersion ?? "") ? Number(metadata.formatVersion) : NaN;
+    if (!(version >= 1 && version <= MODEL_FORMAT_VERSION)) {
       throw new LSTMError("file", `formatVersion 1 to ${MODEL_FORMAT_VERSION}`, describe(metadata.formatVersion));
     }
     const cfg = parseStrictJson(metadata.config ?? "", "file metadata config", 4) as Record<string, any>;
@@ -383,7 +387,19 @@ export class Sequential {
     if (!lstmCfg || typeof lstmCfg !== "object" || !headCfg || typeof headCfg !== "object") {
       throw new LSTMError("file metadata config", "{ lstm: {…}, head: {…}, returnSequences }", describe(metadata.config));
     }
-    const lstmDict: Record<string, Tensor> = {}, headDict: Record<string, Tensor> = {};
+    // Only the keys save() writes, with their types: anything else in a file is refused, not ignored.
+    const only = (where: string, o: object, keys: string[]) => {
+      if (Array.isArray(o)) throw new LSTMError(where, "an object", describe(o));
+      const bad = Object.keys(o).find((k) => !keys.includes(k));
+      if (bad !== undefined) throw new LSTMError(where, `only the keys ${keys.join(", ")}`, `a key ${JSON.stringify(bad)}`);
+    };
+    only("file metadata config", cfg, ["lstm", "head", "returnSequences"]);
+    only("file metadata config.lstm", lstmCfg, ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole"]);
+    only("file metadata config.head", headCfg, ["inputSize", "outputSize"]);
+    if (cfg.returnSequences !== undefined && typeof cfg.returnSequences !== "boolean") {
+      throw new LSTMError("file metadata config.returnSequences", "a boolean", describe(cfg.returnSequences));
+    }
+    const lstmDict: Record<string, Tensor> = Object.create(null), headDict: Record<string, Tensor> = Object.create(null);
     for (const [k, v] of Object.entries(tensors)) {
       if (k.startsWith(HEAD_PREFIX)) headDict[k.slice(HEAD_PREFIX.length)] = v;
       else lstmDict[k] = v;
@@ -416,6 +432,7 @@ export class Sequential {
     this.head.dispose();
     this.be.arena.release(this.params);
     this.be.arena.release(this.grads);
+    for (const cb of this.disposeHooks.splice(0)) cb();
   }
 
   private live(): void {

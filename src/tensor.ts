@@ -13,6 +13,15 @@ export type NestedArray = number | NestedArray[];
 export type TensorLike = Tensor | Float32Array | readonly number[] | NestedArray[];
 
 const shapeStr = (s: readonly number[]) => `[${s.join(",")}]`;
+/** Largest dimension accepted (int32, as the kernels index). */
+const MAX_DIM = 2 ** 31 - 1;
+/** Nested number arrays beyond this are refused before allocating: pass a Float32Array instead. */
+const MAX_NESTED = 2 ** 27;
+
+/** A real Float32Array: a Proxy passes instanceof but is not a typed array (ArrayBuffer.isView says so). */
+export function isF32(v: unknown): v is Float32Array {
+  return ArrayBuffer.isView(v) && v instanceof Float32Array;
+}
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
@@ -23,7 +32,7 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
  */
 export function toTensor(name: string, v: unknown, shape: readonly (number | null)[]): Tensor {
   const want = () => shapeStr(shape.map((d) => (d === null ? "?" : d)) as number[]);
-  if (v instanceof Float32Array || (Array.isArray(v) && (v.length === 0 || typeof v[0] === "number"))) {
+  if (isF32(v) || (Array.isArray(v) && (v.length === 0 || typeof v[0] === "number"))) {
     if (shape.length !== 1 && shape.includes(null)) {
       throw new LSTMError(name, `a tensor with shape ${want()} (a flat array needs the sizes given as options)`, describe(v));
     }
@@ -31,28 +40,31 @@ export function toTensor(name: string, v: unknown, shape: readonly (number | nul
     if ((v as ArrayLike<number>).length !== numel(full)) {
       throw new LSTMError(name, `${numel(full)} values (shape ${shapeStr(full)})`, describe(v));
     }
-    return { data: v instanceof Float32Array ? v : fromNumbers(name, v as number[]), shape: full };
+    return { data: isF32(v) ? v : fromNumbers(name, v as number[]), shape: full };
   }
   if (ArrayBuffer.isView(v)) throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
   if (Array.isArray(v)) {
     const got = nestedShape(name, v);
     checkShape(name, got, shape, want);
+    if (numel(got) > MAX_NESTED) throw new LSTMError(name, `nested arrays of at most ${MAX_NESTED} numbers (use a Float32Array)`, `shape ${shapeStr(got)}`);
     const out = new Float32Array(numel(got));
     flattenInto(name, v, out, 0, got, 0);
     return { data: out, shape: got };
   }
   if (v !== null && typeof v === "object" && "data" in v && "shape" in v) {
-    const t = v as { data: unknown; shape: unknown };
-    if (!(t.data instanceof Float32Array)) throw new LSTMError(`${name}.data`, "a Float32Array", describe(t.data));
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new LSTMError(`${name}.shape`, "an array of non-negative integers", describe(t.shape));
+    // Each property is read once: a getter must not hand validation one value and the copy another.
+    const data: unknown = (v as { data: unknown }).data, rawShape: unknown = (v as { shape: unknown }).shape;
+    if (!isF32(data)) throw new LSTMError(`${name}.data`, "a Float32Array", describe(data));
+    const s = Array.isArray(rawShape) && rawShape.length <= 8 ? Array.from(rawShape as unknown[]) : null;
+    if (!s || !s.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) {
+      throw new LSTMError(`${name}.shape`, `an array of at most 8 integers in [0, ${MAX_DIM}]`, describe(rawShape));
     }
-    const s = t.shape as number[];
-    if (numel(s) !== t.data.length) {
-      throw new LSTMError(name, `data of length ${numel(s)} for shape ${shapeStr(s)}`, describe(t.data));
+    const dims = s as number[];
+    if (numel(dims) !== data.length) {
+      throw new LSTMError(name, `data of length ${numel(dims)} for shape ${shapeStr(dims)}`, describe(data));
     }
-    checkShape(name, s, shape, want);
-    return { data: t.data, shape: s.slice() };
+    checkShape(name, dims, shape, want);
+    return { data, shape: dims };
   }
   throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
 }

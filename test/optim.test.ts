@@ -10,7 +10,7 @@ import { mulberry32 } from "./helpers/ref";
 import { expectClose } from "./helpers/close";
 
 type Opt = SGD | Adam;
-interface Target { be: Backend; params: number; grads: number; total: number }
+interface Target { be: Backend; params: number; grads: number; total: number; onDispose: (cb: () => void) => void }
 interface Model { readonly target: Target }
 
 // ---------------------------------------------------------------- float64 references (torch.optim docs)
@@ -69,7 +69,7 @@ function bareBlock(n: number): Model & { free(): void } {
   const params = be.arena.alloc(n * 4), grads = be.arena.alloc(n * 4);
   be.f32.fill(0, params >>> 2, (params >>> 2) + n);
   be.f32.fill(0, grads >>> 2, (grads >>> 2) + n);
-  const target = { be, params, grads, total: n };
+  const target = { be, params, grads, total: n, onDispose: () => {} };
   return { target, free: () => { be.arena.release(params); be.arena.release(grads); } };
 }
 

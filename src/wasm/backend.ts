@@ -112,9 +112,14 @@ async function compile(name: BackendName, src: WasmSource | undefined): Promise<
   let bytes: BufferSource;
   if (src === undefined) bytes = decodeBase64(WASM[name]);
   else if (typeof src === "string" || src instanceof URL) {
-    const res = await fetch(src);
-    if (!res.ok) throw new LSTMError("options.wasm", "a URL that serves the .wasm file", `HTTP ${res.status} from ${String(src)}`);
-    bytes = await res.arrayBuffer();
+    let res: Response;
+    try {
+      res = await fetch(src);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      bytes = await res.arrayBuffer();
+    } catch (e) {
+      throw new LSTMError("options.wasm", "a URL that serves the .wasm file", `${describe(String(src))}: ${(e as Error).message}`);
+    }
   } else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) bytes = src;
   else throw new LSTMError("options.wasm", "bytes, a WebAssembly.Module or a URL", describe(src));
   try {
