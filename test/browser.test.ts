@@ -70,13 +70,15 @@ describe("the built package in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
-  it("runs in a module Web Worker, bit-identical to the main thread", async () => {
+  it("runs in two module Web Workers at once, both bit-identical to the main thread", async () => {
     const { result, errors, page } = await run(`${origin(plain)}/test/browser/pages/worker.html`);
     await page.close();
     expect(result.error).toBeUndefined();
     expect(result.workerBackend).toBe(result.backend);
     expect(result.worker).toHaveLength(6 * 5);
     expect(result.worker).toEqual(result.main);
+    expect(result.secondError).toBeUndefined();
+    expect(result.second).toEqual(result.main);
     expect(errors).toEqual([]);
   });
 
