@@ -3,6 +3,7 @@
 // fit computes; dispose() during a fit rejects it and frees everything; a second fit on the same
 // model is refused; and models in two worker_threads at once give the main thread's bits.
 import { describe, it, expect, beforeAll } from "vitest";
+import { firstBitDiff, expectBits } from "./helpers/close";
 import { Worker } from "node:worker_threads";
 import { LSTM, Linear, Sequential, Adam, SGD, LSTMError, type Tensor, type LSTMOptions, type BackendName } from "../src/index";
 import { backend } from "../src/wasm/backend";
@@ -12,18 +13,6 @@ import { mulberry32 } from "./helpers/ref";
 const rand = (rng: () => number, n: number, s = 1) => Float32Array.from({ length: n }, () => (2 * rng() - 1) * s);
 const macrotask = () => new Promise<void>((r) => setImmediate(r));
 
-/** Index of the first element whose bits differ, or −1. */
-function firstBitDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return 0;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let k = 0; k < ua.length; k++) if (ua[k] !== ub[k]) return k;
-  return -1;
-}
-function expectBits(label: string, a: Float32Array, b: Float32Array): void {
-  expect(a.length, `${label}: length`).toBe(b.length);
-  const k = firstBitDiff(a, b);
-  expect(k, k < 0 ? label : `${label}: first bit difference at ${k}: ${a[k]} vs ${b[k]}`).toBe(-1);
-}
 function expectSameDict(label: string, a: Record<string, Float32Array>, b: Record<string, Float32Array>): void {
   expect(Object.keys(a), label).toEqual(Object.keys(b));
   for (const k of Object.keys(a)) expectBits(`${label} ${k}`, a[k], b[k]);

@@ -4,6 +4,7 @@
 // each measured maximum is printed ("[determinism] …" lines) and asserted below a bound. These
 // numbers back the README's determinism statement.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { firstBitDiff, expectBits } from "./helpers/close";
 import { LSTM, Linear, Sequential, SGD, Adam, AdamW, type LSTMOptions, type Tensor, type BackendName } from "../src/index";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
@@ -12,19 +13,6 @@ import { mulberry32 } from "./helpers/ref";
 
 const rand = (rng: () => number, n: number, s = 1) => Float32Array.from({ length: n }, () => (2 * rng() - 1) * s);
 
-/** Index of the first element whose bits differ (NaN payloads and −0 included), or −1. */
-function firstBitDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return 0;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let k = 0; k < ua.length; k++) if (ua[k] !== ub[k]) return k;
-  return -1;
-}
-
-function expectBits(label: string, a: Float32Array, b: Float32Array): void {
-  expect(a.length, `${label}: length`).toBe(b.length);
-  const k = firstBitDiff(a, b);
-  expect(k, k < 0 ? label : `${label}: first bit difference at ${k}: ${a[k]} vs ${b[k]}`).toBe(-1);
-}
 
 function expectSameTensors(label: string, a: Record<string, Tensor | Float32Array>, b: Record<string, Tensor | Float32Array>): void {
   expect(Object.keys(a), label).toEqual(Object.keys(b));

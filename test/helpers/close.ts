@@ -1,4 +1,5 @@
 // Elementwise closeness checks with failure messages that point at the first bad element.
+import { expect } from "vitest";
 
 export const TOL = {
   out: { atol: 1e-5, rtol: 1e-4 }, // float32 outputs, gates
@@ -63,4 +64,19 @@ export function expectClipClose(label: string, actual: ArrayLike<number>, expect
     }
   }
   if (count > 0) fail(label, first, actual[first], expected[first], count, actual.length, maxAbsDiff(actual, expected));
+}
+
+/** Index of the first element whose bits differ (NaN payloads and −0 included), or −1. */
+export function firstBitDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let k = 0; k < ua.length; k++) if (ua[k] !== ub[k]) return k;
+  return -1;
+}
+
+/** Bit-identical float arrays, or a failure naming the first differing element. */
+export function expectBits(label: string, a: Float32Array, b: Float32Array): void {
+  expect(a.length, `${label}: length`).toBe(b.length);
+  const k = firstBitDiff(a, b);
+  expect(k, k < 0 ? label : `${label}: first bit difference at ${k}: ${a[k]} vs ${b[k]}`).toBe(-1);
 }
