@@ -3,7 +3,7 @@
 // fit computes; dispose() during a fit rejects it and frees everything; a second fit on the same
 // model is refused; and models in two worker_threads at once give the main thread's bits.
 import { describe, it, expect, beforeAll } from "vitest";
-import { firstBitDiff, expectBits } from "./helpers/close";
+import { expectBits } from "./helpers/close";
 import { Worker } from "node:worker_threads";
 import { LSTM, Linear, Sequential, Adam, SGD, LSTMError, type Tensor, type LSTMOptions, type BackendName } from "../src/index";
 import { backend } from "../src/wasm/backend";
