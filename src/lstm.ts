@@ -318,8 +318,8 @@ export class LSTM {
     heap.set(state.h.data, p.h >>> 2);
     heap.set(state.c.data, p.c >>> 2);
     const top = e.run(p, 1, B, false);
-    copyFrom(heap, p.h, state.h.data);
-    copyFrom(heap, p.c, state.c.data);
+    emit(heap, p.h, state.h.shape, state.h);
+    emit(heap, p.c, state.c.shape, state.c);
     return emit(heap, top, [B, Hout], out);
   }
 
@@ -372,10 +372,4 @@ export class LSTM {
   private live(): void {
     if (this.disposed) throw new LSTMError("lstm", "a model that has not been disposed", "a disposed model");
   }
-}
-
-// dst.length floats from byte pointer src, without allocating a view.
-function copyFrom(heap: Float32Array, src: number, dst: Float32Array): void {
-  const at = src >>> 2;
-  for (let i = 0; i < dst.length; i++) dst[i] = heap[at + i];
 }

@@ -9,6 +9,7 @@ import type { Backend } from "./wasm/backend";
 import { checkKeys, checkLengths, finite } from "./io";
 import { SGD, Adam, type ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
+import { clipBlock } from "./clip";
 import { writeSafetensors, readSafetensorsWithMetadata } from "./safetensors";
 import { parseStrictJson } from "./json";
 
@@ -239,17 +240,14 @@ export class Sequential {
     // lstm.backward() from a callback, say) can leak into the update.
     this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
     const { loss } = this.batch(X, T, lens, Y, idx, b0, B, true);
-    const K = this.be.k;
-    const norm2 = K.sum_squares(this.grads, this.total);
-    if (!Number.isFinite(loss) || !Number.isFinite(norm2)) {
+    // The model's own clipping rule; a non-finite norm is never scaled, so it is seen below.
+    const norm = clipBlock(this.be, this.grads, this.total, clip ?? Infinity);
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
       throw new LSTMError("fit", "a finite loss and gradient (the weights from before this batch are kept)",
-        `loss ${loss}, squared gradient norm ${norm2} at epoch ${epoch}, batch starting at sample ${b0}`);
+        `loss ${loss}, gradient norm ${norm} at epoch ${epoch}, batch starting at sample ${b0}`);
     }
-    const norm = Math.sqrt(norm2);
-    if (clip !== undefined && norm > clip) K.scale(this.grads, this.total, clip / norm);
     opt.step(this);
-    this.be.f32.fill(0, this.grads >>> 2, (this.grads >>> 2) + this.total);
     return loss;
   }
 
