@@ -7,7 +7,7 @@
 // Only the recurrent product h·W_hh (and the projection) stays inside the time loop; the input
 // projection, dW_ih, dW_hh, dW_hr and dx are each one GEMM over all T·B rows.
 import { f4, active, copy_rows } from "./vec";
-import { gemm, gemm_rm, bias_rows, colsum_add } from "./gemm";
+import { gemm, gemm_rm, gemv_bias2, bias_rows, colsum_add } from "./gemm";
 import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 
 /**
@@ -32,14 +32,23 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
   assert(whr != 0 || Hout == H, "lstm_forward: Hout != H needs a projection");
   assert(whr == 0 || m != 0, "lstm_forward: projection needs an m buffer");
   const G = 4 * H, TB = T * B;
-  bias_rows(act, bih, bhh, TB, G);
-  gemm(act, x, wih, TB, G, In, ldx, 1, G, 8, true);
+  // A streaming step (one step, a row or three) fuses bias and both products per row; else the
+  // input projection of every step is one GEMM and only h·W_hh stays in the loop.
+  const fused = ASC_FEATURE_SIMD && T == 1 && B < 4 && G % 16 == 0;
+  if (!fused) {
+    bias_rows(act, bih, bhh, TB, G);
+    gemm(act, x, wih, TB, G, In, ldx, 1, G, 8, true);
+  }
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const at = act + f4(t * B * G), yt = y + f4(t * B * ldy);
     if (hp != 0) copy_rows(hp + f4(t * B * Hout), Hout, h, Hout, B, Hout);
     if (cp != 0) copy_rows(cp + f4(t * B * H), H, c, H, B, H);
-    gemm(at, h, whh, B, G, Hout, Hout, 1, G, 8, true);
+    if (fused) {
+      for (let b = 0; b < B; b++) gemv_bias2(at + f4(b * G), bih, bhh, x + f4(b * ldx), wih, In, h + f4(b * Hout), whh, Hout, G);
+    } else {
+      gemm(at, h, whh, B, G, Hout, Hout, 1, G, 8, true);
+    }
     const cst = cs != 0 ? cs + f4(t * B * H) : 0;
     if (whr != 0) {
       const mt = m + f4(t * mts);

@@ -64,6 +64,25 @@ export function checkOut(name: string, t: unknown, shape: readonly number[]): vo
   if (!ok) throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
 }
 
+/**
+ * t.data when t is a { data: Float32Array, shape } tensor of exactly shape [d0, d1] or [d0, d1, d2]
+ * (d2 < 0: rank 2), else null. Reads each property once and allocates nothing (step's hot path).
+ */
+export function dataOf(t: unknown, d0: number, d1: number, d2 = -1): Float32Array | null {
+  if (t === null || typeof t !== "object") return null;
+  const data: unknown = (t as { data?: unknown }).data, s: unknown = (t as { shape?: unknown }).shape;
+  if (!isF32(data) || !Array.isArray(s)) return null;
+  const rank = d2 < 0 ? 2 : 3, n = d0 * d1 * (d2 < 0 ? 1 : d2);
+  if (s.length !== rank || s[0] !== d0 || s[1] !== d1 || (rank === 3 && s[2] !== d2)) return null;
+  return data.length === n ? data : null;
+}
+
+/** The LSTMError for a tensor dataOf refused. */
+export function refuse(name: string, t: unknown, shape: readonly number[]): never {
+  checkOut(name, t, shape); // throws with the details; a getter answering differently gets the plain error below
+  throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
+}
+
 /** A result tensor read from byte pointer src: written into `out` when given, else fresh. */
 export function emit(heap: Float32Array, src: number, shape: number[], out?: { data: Float32Array; shape: number[] }) {
   const at = src >>> 2;

@@ -4,13 +4,13 @@ import { backend } from "./wasm/backend";
 import { MAX_BYTES } from "./wasm/arena";
 import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
-import { Engine } from "./engine";
+import { Engine, type Ptrs } from "./engine";
 import { clipBlock } from "./clip";
 import type { ParamTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
 import { checkStateDict } from "./statedict";
-import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit, finite } from "./io";
+import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit, finite, dataOf, refuse } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -302,25 +302,40 @@ export class LSTM {
     }
     const { H, Hout, L, I } = this.e.d;
     if (state === null || typeof state !== "object") throw new LSTMError("state", "an LSTMState { h, c } from initialState()", describe(state));
-    for (const k of ["h", "c"] as const) {
-      if (state[k] === undefined) throw new LSTMError(`state.${k}`, "a tensor (an LSTMState from initialState())", "undefined");
-    }
-    const B = Array.isArray(state.h?.shape) ? state.h.shape[1] : NaN;
-    if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `a { data: Float32Array, shape: [${L},B,${Hout}] } tensor (updated in place)`, describe(state.h));
-    checkOut("state.h", state.h, [L, B, Hout]);
-    checkOut("state.c", state.c, [L, B, H]);
-    checkOut("out", out, [B, Hout]);
-    const x = isF32(xt) && xt.length === B * I ? xt : toTensor("xt", xt, [B, I]).data;
-    if (this.checkFinite) { finite("xt", x); finite("state.h", state.h.data); finite("state.c", state.c.data); }
+    // Each property is read once, and the checks allocate nothing: this is the streaming hot path.
+    const sh: unknown = state.h, sc: unknown = state.c;
+    if (sh === undefined) throw new LSTMError("state.h", "a tensor (an LSTMState from initialState())", "undefined");
+    if (sc === undefined) throw new LSTMError("state.c", "a tensor (an LSTMState from initialState())", "undefined");
+    const shape: unknown = sh !== null && typeof sh === "object" ? (sh as { shape?: unknown }).shape : undefined;
+    const B = Array.isArray(shape) ? shape[1] : NaN;
+    if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `a { data: Float32Array, shape: [${L},B,${Hout}] } tensor (updated in place)`, describe(sh));
+    const hd = dataOf(sh, L, B, Hout) ?? refuse("state.h", sh, [L, B, Hout]);
+    const cd = dataOf(sc, L, B, H) ?? refuse("state.c", sc, [L, B, H]);
+    const od = out === undefined ? null : dataOf(out, B, Hout) ?? refuse("out", out, [B, Hout]);
+    const x = isF32(xt) && xt.length === B * I ? xt : dataOf(xt, B, I) ?? toTensor("xt", xt, [B, I]).data;
+    if (this.checkFinite) { finite("xt", x); finite("state.h", hd); finite("state.c", cd); }
     const e = this.e, p = e.planInfer(1, B, false, false);
     const heap = e.be.f32;
     heap.set(x, p.x >>> 2);
-    heap.set(state.h.data, p.h >>> 2);
-    heap.set(state.c.data, p.c >>> 2);
+    heap.set(hd, p.h >>> 2);
+    heap.set(cd, p.c >>> 2);
     const top = e.run(p, 1, B, false);
-    emit(heap, p.h, state.h.shape, state.h);
-    emit(heap, p.c, state.c.shape, state.c);
-    return emit(heap, top, [B, Hout], out);
+    const v = this.stepViews(heap, p, top, B);
+    hd.set(v.h);
+    cd.set(v.c);
+    if (od) { od.set(v.y); return out as Tensor; }
+    return { data: v.y.slice(), shape: [B, Hout] };
+  }
+
+  // Views of a step's results in wasm memory, kept while the heap and the plan last, so a stream of
+  // steps copies its results out without creating a view per call.
+  private sv: { heap: Float32Array; p: Ptrs; top: number; h: Float32Array; c: Float32Array; y: Float32Array } | null = null;
+  private stepViews(heap: Float32Array, p: Ptrs, top: number, B: number) {
+    const v = this.sv;
+    if (v && v.heap === heap && v.p === p && v.top === top) return v;
+    const { H, Hout, L } = this.e.d;
+    const at = (ptr: number, n: number) => heap.subarray(ptr >>> 2, (ptr >>> 2) + n);
+    return (this.sv = { heap, p, top, h: at(p.h, L * B * Hout), c: at(p.c, L * B * H), y: at(top, B * Hout) });
   }
 
   /** The parameters as fresh tensors, with torch.nn.LSTM's names and shapes. */

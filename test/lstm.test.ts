@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import { LSTM, type Tensor } from "../src/index";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32, randomParams, refForward, refBackward, type RefConfig } from "./helpers/ref";
-import { expectClose, TOL } from "./helpers/close";
+import { expectClose, expectBits, TOL } from "./helpers/close";
 
 interface Case { name: string; cfg: RefConfig; T: number; B: number; state?: boolean; batchFirst?: boolean }
 
@@ -20,6 +20,9 @@ const CASES: Case[] = [
   { name: "reverse (ONNX direction 'reverse'), 2 layers, peephole, lengths, I=4 H=6", cfg: { ...base, inputSize: 4, hiddenSize: 6, numLayers: 2, peephole: true, reverse: true, lengths: [3, 6, 1, 5] }, T: 6, B: 4, state: true },
   { name: "reverse, projSize 2, full length, I=5 H=7", cfg: { ...base, inputSize: 5, hiddenSize: 7, projSize: 2, reverse: true }, T: 5, B: 2 },
   { name: "wider tiles, I=40 H=33, T=12 B=9", cfg: { ...base, inputSize: 40, hiddenSize: 33, peephole: true }, T: 12, B: 9, state: true },
+  // 4H a multiple of 16 with B < 4: step() takes the fused single-step path (gemv_bias2).
+  { name: "streaming shape, I=7 H=16, T=6 B=1", cfg: { ...base, inputSize: 7, hiddenSize: 16 }, T: 6, B: 1, state: true },
+  { name: "B=3, 2 layers, peephole, projSize 4, I=9 H=12", cfg: { ...base, inputSize: 9, hiddenSize: 12, numLayers: 2, peephole: true, projSize: 4 }, T: 4, B: 3, state: true },
 ];
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
@@ -100,6 +103,27 @@ describe.each(BUILDS)("LSTM against the float64 reference on the %s build", (bui
       expectClose("state.h = hn", state.h.data, full.hn.data, { atol: 1e-6, rtol: 1e-6 });
       expectClose("state.c = cn", state.c.data, full.cn.data, { atol: 1e-6, rtol: 1e-6 });
       s.lstm.dispose();
+    });
+  }
+});
+
+describe.each(BUILDS)("the fused single-step path on the %s build", (build) => {
+  // A one-step call with B < 4 computes bias + x·W_ih + h·W_hh per row in one pass; a longer
+  // sequence of one row runs bias_rows + GEMM + GEMM. Same adds in the same order: the same bits.
+  for (const [I, H] of [[7, 16], [32, 128], [300, 20], [5, 260]]) {
+    it(`one step equals the first step of a sequence bit for bit (I=${I} H=${H}, K blocks past 256)`, async () => {
+      await use(build);
+      const rng = mulberry32(I * 1000 + H);
+      const m = new LSTM({ inputSize: I, hiddenSize: H, peephole: true, seed: I + H });
+      const x = f32(rand(rng, 3 * I, 2)), h0 = f32(rand(rng, H)), c0 = f32(rand(rng, H));
+      const seq = m.forward(x, { seqLen: 3, batch: 1, h0, c0 });
+      const one = m.forward(x.subarray(0, I), { seqLen: 1, batch: 1, h0, c0 });
+      expectBits("y", one.y.data, seq.y.data.subarray(0, H));
+      const state = m.initialState(1);
+      state.h.data.set(h0); state.c.data.set(c0);
+      expectBits("step", m.step(x.subarray(0, I), state).data, one.y.data);
+      expectBits("state.c", state.c.data, one.cn.data);
+      m.dispose();
     });
   }
 });
