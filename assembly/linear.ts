@@ -23,6 +23,6 @@ export function linear_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
                                 R: i32, In: i32, O: i32): void {
   assert(R >= 0 && In > 0 && O > 0 && ldx >= In, "linear_backward: bad sizes");
   gemm_rm(dw, x, dy, In, O, R, 1, ldx, O, 8, In * 8, true);
-  colsum_add(db, dy, R, O, O);
+  colsum_add(db, 0, dy, R, O, O);
   if (dx != 0) gemm(dx, dy, w_t, R, In, O, O, 1, ldx, 8, false);
 }

@@ -110,8 +110,7 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
   // Weight gradients over all T·B rows at once; padded rows have da = 0 and add nothing.
   gemm_rm(dwih, x, da, In, G, TB, 1, ldx, G, 8, In * 8, true);
   gemm_rm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, 8, Hout * 8, true);
-  colsum_add(dbih, da, TB, G, G);
-  colsum_add(dbhh, da, TB, G, G);
+  colsum_add(dbih, dbhh, da, TB, G, G);
   if (whr_t != 0) gemm_rm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, 8, H * 8, true);
   gemm(dx, da, wih_t, TB, In, G, G, 1, ldx, 8, true);
 }

@@ -267,7 +267,7 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     }
   });
 
-  it("colsum_add adds the column sums of a strided source to out on odd sizes", async () => {
+  it("colsum_add adds the column sums of a strided source to out (and to out2) on odd sizes, summing rows in order", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(28);
@@ -276,15 +276,20 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
         for (const lds of [n, n + 3]) {
           const src = new Float32Array(rows * lds).fill(NaN); // the gaps must not be read
           for (let r = 0; r < rows; r++) src.set(randoms(rng, n), r * lds);
-          const out0 = randoms(rng, n, -4, 4);
-          const ps = put(be, src), po = put(be, out0);
-          be.k.colsum_add(po, ps, rows, n, lds);
+          const out0 = randoms(rng, n, -4, 4), out20 = randoms(rng, n, -4, 4);
+          const ps = put(be, src), po = put(be, out0), po2 = put(be, out20), po3 = put(be, out0);
+          be.k.colsum_add(po, 0, ps, rows, n, lds);
+          be.k.colsum_add(po3, po2, ps, rows, n, lds);
           const out = take(be, po, n, `colsum_add rows=${rows} n=${n} lds=${lds}`);
+          const out2 = take(be, po2, n, "out2"), out3 = take(be, po3, n, "out (with out2)");
           take(be, ps, src.length, "src");
           for (let j = 0; j < n; j++) {
-            let want = out0[j], scale = Math.abs(out0[j]);
-            for (let r = 0; r < rows; r++) { want += src[r * lds + j]; scale += Math.abs(src[r * lds + j]); }
-            expect(Math.abs(out[j] - want), `rows=${rows} n=${n} lds=${lds} col ${j}`).toBeLessThanOrEqual(1e-6 * scale);
+            // The plain sequential float32 sum, row by row: the kernel's order on every build.
+            let want = out0[j], want2 = out20[j];
+            for (let r = 0; r < rows; r++) { want = Math.fround(want + src[r * lds + j]); want2 = Math.fround(want2 + src[r * lds + j]); }
+            expect(out[j], `rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
+            expect(out3[j], `with out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
+            expect(out2[j], `out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want2);
           }
         }
       }

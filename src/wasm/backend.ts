@@ -22,7 +22,7 @@ export interface Kernels {
   gemm_rm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
   transpose_packed(dst: P, src: P, K: number, N: number): void;
   bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
-  colsum_add(out: P, src: P, rows: number, n: number, lds: number): void;
+  colsum_add(out: P, out2: P, src: P, rows: number, n: number, lds: number): void;
   lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
   lstm_cell_backward(da: P, dc: P, dpi: P, dpf: P, dpo: P, dm: P, ldm: number, act: P, cs: P, cp: P,
     pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
