@@ -7,6 +7,7 @@ const SERIES = [
   ["lstm-wasm", "simd", "#6ea8fe", "lstm-wasm simd"],
   ["onnxruntime-node", null, "#d97706", "onnxruntime-node (native)"],
   ["onnxruntime-web", null, "#f2b35b", "onnxruntime-web (wasm)"],
+  ["pytorch", null, "#e03131", "PyTorch (native)"],
   ["tfjs", null, "#2f9e44", "tfjs (wasm)"],
   ["brain.js", null, "#9c36b5", "brain.js (js, not checked)"],
 ];

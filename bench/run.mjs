@@ -6,7 +6,7 @@
 import os from "node:os";
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
-import { measure } from "./lib/timing.mjs";
+import { measure, summarize } from "./lib/timing.mjs";
 import { seededData, maxAbsDiff, maxAbs, forwardFlops } from "./lib/data.mjs";
 import { printTable } from "./lib/report.mjs";
 import { renderChart } from "./chart.mjs";
@@ -23,6 +23,7 @@ const { lstmWasm } = await import("./peers/lstmwasm.mjs");
 const { ortNode, ortWeb } = await import("./peers/onnx.mjs");
 const { tfjs } = await import("./peers/tfjs.mjs");
 const { brainjs } = await import("./peers/brain.mjs");
+const { torch, torchInfo, closeTorch } = await import("./peers/torch.mjs");
 
 const quick = process.argv.includes("--quick");
 const started = Date.now();
@@ -46,7 +47,7 @@ const SLOW = [tfjs, brainjs];
 // Every case: which libraries run it, and in --quick which of them (the others are listed as skipped).
 // Quick skips L for the slow peers, tfjs training beyond S and the sweep's largest sizes.
 const cases = [], quickSkips = [];
-const ALL = [LW_BEST, LW_SIMD, ortNode, ortWeb, tfjs, brainjs].filter(Boolean);
+const ALL = [LW_BEST, LW_SIMD, ortNode, ortWeb, torch, tfjs, brainjs].filter(Boolean);
 const FAST = ALL.filter((p) => !SLOW.includes(p));
 const add = (name, wl, mode, libs, quickLibs) => {
   quickLibs ??= libs;
@@ -62,7 +63,7 @@ add("S", WORKLOADS.S, "forward", ALL);
 add("S", WORKLOADS.S, "train", ALL);
 add("S", WORKLOADS.S, "step", [LW_BEST, LW_SIMD, ortNode, ortWeb]);
 add("M", WORKLOADS.M, "forward", ALL);
-add("M", WORKLOADS.M, "train", ALL, [LW_BEST, LW_SIMD, ortNode, ortWeb, brainjs]);
+add("M", WORKLOADS.M, "train", ALL, [LW_BEST, LW_SIMD, ortNode, ortWeb, torch, brainjs]);
 add("L", WORKLOADS.L, "forward", ALL, FAST);
 add("L", WORKLOADS.L, "train", ALL, FAST);
 for (const H of SWEEP_H) add(`H=${H}`, { ...SWEEP, H }, "forward", [LW_BEST, LW_SIMD, ortNode, ortWeb], H <= 128 ? undefined : []);
@@ -151,7 +152,9 @@ async function runCase(c) {
     try {
       status = await check(p, r, c, ref, where);
       if (status === "FAILED") continue;
-      t = await measure(r.run, { ...TIMING, onPlan: (reps, est) => log(`${where}: ${reps} reps of ~${est.toFixed(est < 10 ? 2 : 0)} ms`) });
+      if (r.timed) log(`${where}: timing itself`);
+      t = r.timed ? summarize(await r.timed(TIMING))
+        : await measure(r.run, { ...TIMING, onPlan: (reps, est) => log(`${where}: ${reps} reps of ~${est.toFixed(est < 10 ? 2 : 0)} ms`) });
     } catch (e) {
       log(`${where}: failed: ${e.message}`);
       skipped.push({ workload: c.name, mode: c.mode, library: p.name, backend: p.backend, reason: `failed: ${e.message}` });
@@ -178,7 +181,8 @@ async function runCase(c) {
 
 function versions() {
   const v = (name) => JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
-  return Object.fromEntries(["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "onnxruntime-web", "onnxruntime-node", "brain.js"].map((n) => [n, v(n)]));
+  const js = Object.fromEntries(["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "onnxruntime-web", "onnxruntime-node", "brain.js"].map((n) => [n, v(n)]));
+  return { ...js, torch: torchInfo.version ? `${torchInfo.version} (${torchInfo.blas ?? "BLAS unknown"})` : "not found" };
 }
 
 log(`${quick ? "quick" : "full"} run on ${os.cpus()[0].model}, Node ${process.version}; lstm-wasm builds: ${best}${LW_SIMD ? ", simd" : ""}` +
@@ -200,9 +204,11 @@ const result = {
   run: { quick, wallSeconds: +wallS.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best },
   versions: versions(),
   notes: [
-    "Single thread everywhere: onnxruntime intra/inter-op threads 1, sequential; onnxruntime-web numThreads 1; tfjs wasm setThreadsCount(1).",
+    "Single thread everywhere: onnxruntime intra/inter-op threads 1, sequential; onnxruntime-web numThreads 1; tfjs wasm setThreadsCount(1); PyTorch set_num_threads(1), OMP/OpenBLAS threads 1.",
+    "PyTorch runs torch.nn.LSTM in a Python child process (bench/peers/torch_peer.py) that times itself with the same procedure; forward under no_grad; training = forward + backward(dy = ones) + SGD step + zero_grad.",
     "FLOPs: forward 2·B·T·4H·(I+H); training step 3× that; step mode counts one time step.",
-    "lstm-wasm training = forward(train) + backward(dy = ones) + clipGradNorm(Infinity) (one pass over the gradients, the update stand-in) + zeroGrad; tfjs = trainOnBatch (MSE, SGD); brain.js = train() for 1 iteration (its own RMSProp-style update and output layer).",
+    "lstm-wasm training = forward(train) + backward(dy = ones) + SGD step + zeroGrad; tfjs = trainOnBatch (MSE, SGD); brain.js = train() for 1 iteration (its own RMSProp-style update and output layer).",
+    "lstm-wasm is called as a hot loop should call it: results into reused `out` tensors (forward, training, step), Float32Array frames for step(); nothing is allocated per call. The peers allocate their outputs.",
     "brain.js' LSTM has no cell state carried between steps, so it cannot match; its rows are timing only ('not checked').",
   ],
   measurements, checks, skipped,
@@ -211,4 +217,5 @@ mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(new URL("./results/latest.json", import.meta.url), JSON.stringify(result, null, 2) + "\n");
 writeFileSync(new URL("./results/chart.svg", import.meta.url), renderChart(result));
 printTable(result);
+closeTorch();
 log(`done in ${wallS.toFixed(1)} s: results/latest.json, results/chart.svg`);

@@ -26,8 +26,13 @@ export async function measure(fn, { budgetMs = 2000, minReps = 15, minRepsSlow =
   if (onPlan) onPlan(reps, est);
   const samples = [];
   for (let i = 0; i < reps; i++) samples.push(await once(fn));
+  return summarize(samples);
+}
+
+/** { samples, median, min, reps } of timings in ms (also for a peer that times itself). */
+export function summarize(samples) {
   const sorted = samples.slice().sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { samples, median, min: sorted[0], reps };
+  return { samples, median, min: sorted[0], reps: samples.length };
 }

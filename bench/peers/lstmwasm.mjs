@@ -15,10 +15,12 @@ export function lstmWasm(build) {
       if (m.backend !== build) throw new Error(`model runs on ${m.backend}, wanted ${build}`);
       const dispose = () => m.dispose();
       if (mode === "forward") {
-        const run = () => m.forward(x, { seqLen: T, batch: B });
+        // Results into reused `out` tensors, as a hot loop should call it: no allocation per call.
+        const out = { y: { data: new Float32Array(T * B * H), shape: [T, B, H] }, hn: { data: new Float32Array(B * H), shape: [1, B, H] }, cn: { data: new Float32Array(B * H), shape: [1, B, H] } };
+        const run = () => m.forward(x, { seqLen: T, batch: B, out });
         const outputs = () => {
           const { y, hn, cn } = run();
-          return { y: y.data, hn: hn.data, cn: cn.data };
+          return { y: y.data.slice(), hn: hn.data.slice(), cn: cn.data.slice() };
         };
         return { run, outputs, dispose };
       }
@@ -45,11 +47,13 @@ export function lstmWasm(build) {
         };
         return { run, outputs, dispose };
       }
-      // mode 'step': T single steps from a zero state; x is [T,B,I].
-      const steps = Array.from({ length: T }, (_, t) => ({ data: x.subarray(t * B * I, (t + 1) * B * I), shape: [B, I] }));
+      // mode 'step': T single steps from a zero state; x is [T,B,I]. Written as a streaming loop
+      // should be: each frame a Float32Array, the result into a reused `out`, so nothing is allocated.
+      const steps = Array.from({ length: T }, (_, t) => x.subarray(t * B * I, (t + 1) * B * I));
+      const out = { data: new Float32Array(B * H), shape: [B, H] };
       const run = () => {
         const state = m.initialState(B);
-        for (const xt of steps) m.step(xt, state);
+        for (const xt of steps) m.step(xt, state, out);
         return state;
       };
       return { run, outputs: () => ({ hn: run().h.data }), dispose, stepsPerRun: T };
