@@ -14,10 +14,9 @@
 // Blocking: K in KC steps so a 4x8 tile's panel slice (KC*8 floats = 8 KB) stays in L1 while the
 // tile sweeps MC rows of A (MC*KC floats = 128 KB, in L2).
 // Tiles: 4 rows × 8 columns = 8 accumulators + 2 B vectors + 1 splat, 11 of V8's 16 xmm registers;
-// measured at the f32x4 mul+add ceiling with data in L1 (51 GFLOP/s, simd build). Fewer than 4 rows
-// (B = 1, the streaming step) use a 1×8 tile unrolled 2× over k with 4 accumulators. Measured on
-// a 512×128 panel set, simd build: one accumulator pair 15.7 GFLOP/s (waits on add latency),
-// 4× unroll with 8 accumulators 24 (V8 spills them to the stack), 2× with 4 accumulators 41.
+// measured at the f32x4 mul+add ceiling with data in L1 (51 GFLOP/s, simd build). Rows left over
+// (all of them at B = 1, the streaming step) run 1×16 over two panels (tile1x16, measurements
+// there), and a last odd panel 1×8 unrolled 2× over k with 4 accumulators.
 import { madd, f4 } from "./vec";
 
 @inline const NR: i32 = 8;
