@@ -380,6 +380,7 @@ export class LSTM {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.sv = null;
     this.e.free();
     for (const cb of this.disposeHooks.splice(0)) cb();
   }
