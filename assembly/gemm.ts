@@ -195,7 +195,7 @@ function tile4x8(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc:
 // must fit its 15 xmm registers is loads + splats + accumulators: 8 + 2 + 4 here.
 // Measured (GEMV 1×512×128, relaxed build, GFLOP/s): 1×8 with 4 plain accumulators 38, three panels
 // with 6 accumulators 46.5, this 47.9; four panels with 8 accumulators spilled (26.9).
-@inline function tile1x16(c: usize, sc: usize, a: usize, acs: i32, b: usize, sp: usize, kc: i32, acc: bool): void {
+function tile1x16(c: usize, sc: usize, a: usize, acs: i32, b: usize, sp: usize, kc: i32, acc: bool): void {
   const sa = f4(acs), c1 = c + sc;
   let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
   if (acc) { x0 = v128.load(c); x1 = v128.load(c, 16); x2 = v128.load(c1); x3 = v128.load(c1, 16); }
@@ -284,12 +284,7 @@ export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32): 
  * column-at-a-time walk read src with a 4 KB stride and took 4.8 ms per bias on M's 3200×1024 dA.
  */
 export function colsum_add(out: usize, out2: usize, src: usize, rows: i32, n: i32, lds: i32): void {
-  if (out2 == 0) colsum_rows(out, 0, src, rows, n, lds, false);
-  else colsum_rows(out, out2, src, rows, n, lds, true);
-}
-
-@inline function colsum_rows(out: usize, out2: usize, src: usize, rows: i32, n: i32, lds: i32, two: bool): void {
-  const rs = f4(lds);
+  const rs = f4(lds), two = out2 != 0;
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const s0 = src + <usize>r * rs, s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
