@@ -302,7 +302,8 @@ export class LSTM {
     }
     const { H, Hout, L, I } = this.e.d;
     if (state === null || typeof state !== "object") throw new LSTMError("state", "an LSTMState { h, c } from initialState()", describe(state));
-    // Each property is read once, and the checks allocate nothing: this is the streaming hot path.
+    // The arrays used are the ones checked (a getter cannot swap them in between), and the checks
+    // allocate nothing: this is the streaming hot path.
     const sh: unknown = state.h, sc: unknown = state.c;
     if (sh === undefined) throw new LSTMError("state.h", "a tensor (an LSTMState from initialState())", "undefined");
     if (sc === undefined) throw new LSTMError("state.c", "a tensor (an LSTMState from initialState())", "undefined");
