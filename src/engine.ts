@@ -26,14 +26,25 @@ export class Engine {
   private readonly trainWs: Workspace;
   private readonly inferWs: Workspace;
   private readonly backWs: Workspace;
-  // The last inference plan, reused while the sizes repeat (streaming steps, same-size batches),
-  // so a steady stream of calls plans nothing.
+  // The last plan of each kind, reused while the sizes repeat (streaming steps, same-size batches,
+  // a training loop), so a steady stream of calls plans, and allocates, nothing.
   private inferKey = [-1, -1, -1];
   private inferPlan: Ptrs = {};
+  private trainKey = [-1, -1, -1];
+  private trainPlan: Ptrs = {};
+  private backKey = [-1, -1];
+  private backPlan: Ptrs = {};
+  /** What backward() needs from the last training forward, or null. */
   cache: Cache | null = null;
+  private readonly saved: Cache = { T: 0, B: 0, p: {} };
+  // Buffer names per layer (y0, y1, …) and per layer-direction (act0, …), made once: building them
+  // with template strings in every call would allocate.
+  private readonly nm: { y: string[]; act: string[]; cs: string[]; cp: string[]; hp: string[]; m: string[] };
 
   constructor(readonly be: Backend, readonly cfg: LSTMConfig) {
     this.d = dims(cfg);
+    const LD = this.d.L * this.d.D, names = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k}`);
+    this.nm = { y: names("y", this.d.L), act: names("act", LD), cs: names("cs", LD), cp: names("cp", LD), hp: names("hp", LD), m: names("m", LD) };
     this.layout = layoutParams(cfg);
     this.blk = new ParamBlock(be, this.layout.entries, this.layout.total);
     this.bind();
@@ -58,8 +69,37 @@ export class Engine {
     this.bind();
   }
 
+  // Views of result buffers in wasm memory, kept while the heap lasts: a call copies its results
+  // out through them instead of creating a subarray each time. The plans are cached, so the same
+  // few (pointer, length) pairs come back call after call.
+  private viewHeap: Float32Array | null = null;
+  private readonly views: Float32Array[] = [];
+  /** The floats [ptr/4, ptr/4 + n) of wasm memory as a view (valid until memory grows). */
+  view(ptr: number, n: number): Float32Array {
+    const heap = this.be.f32, vs = this.views;
+    if (heap !== this.viewHeap) { vs.length = 0; this.viewHeap = heap; }
+    for (let i = 0; i < vs.length; i++) if (vs[i].byteOffset === ptr && vs[i].length === n) return vs[i];
+    if (vs.length === 16) vs.shift();
+    const v = heap.subarray(ptr >>> 2, (ptr >>> 2) + n);
+    vs.push(v);
+    return v;
+  }
+  readonly viewFn = (ptr: number, n: number): Float32Array => this.view(ptr, n);
+
+  /** Remember a training forward's plan for backward(). */
+  keep(T: number, B: number, p: Ptrs): void {
+    const c = this.saved;
+    c.T = T; c.B = B; c.p = p;
+    this.cache = c;
+  }
+
   /** Buffers of a training forward: every layer's output and every direction's saved state. */
   planTrain(T: number, B: number, lengths: boolean): Ptrs {
+    const key = this.trainKey, flag = lengths ? 1 : 0;
+    if (key[0] === T && key[1] === B && key[2] === flag) {
+      this.cache = null; // its buffers are about to be overwritten
+      return this.trainPlan;
+    }
     const { H, D, Hout, L, I, G } = this.d;
     const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
     const sizes: Record<string, number> = { x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H };
@@ -70,6 +110,8 @@ export class Engine {
     }
     const p = this.trainWs.plan(sizes); // a refusal here leaves the last training forward usable
     this.cache = null; // its buffers are about to be overwritten
+    this.trainPlan = p;
+    key[0] = T; key[1] = B; key[2] = flag;
     return p;
   }
 
@@ -103,16 +145,17 @@ export class Engine {
     const K = this.be.k;
     const proj = this.cfg.projSize > 0;
     let input = p.x, In = I;
+    const nm = this.nm;
     for (let l = 0; l < L; l++) {
-      const y = train ? p[`y${l}`] : l % 2 === 0 ? p.ya : p.yb;
+      const y = train ? p[nm.y[l]] : l % 2 === 0 ? p.ya : p.yb;
       for (let d = 0; d < D; d++) {
         const k = l * D + d, w = this.pg[k];
-        const act = train ? p[`act${k}`] : p.act;
-        const cs = train ? p[`cs${k}`] : p.cs;
-        const m = train ? p[`m${k}`] : p.m;
+        const act = train ? p[nm.act[k]] : p.act;
+        const cs = train ? p[nm.cs[k]] : p.cs;
+        const m = train ? p[nm.m[k]] : p.m;
         const mts = proj && (train || gates) ? B * H : 0;
         K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
-          cs, train ? p[`cp${k}`] : 0, train ? p[`hp${k}`] : 0, m, mts, input, In,
+          cs, train ? p[nm.cp[k]] : 0, train ? p[nm.hp[k]] : 0, m, mts, input, In,
           w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
         if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
       }
@@ -135,26 +178,30 @@ export class Engine {
 
   /** Buffers of a backward pass for the cached forward. */
   planBackward(T: number, B: number): Ptrs {
+    const key = this.backKey;
+    if (key[0] === T && key[1] === B) return this.backPlan;
     const { H, D, Hout, L, I, G } = this.d;
     const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
-    return this.backWs.plan({
+    this.backPlan = this.backWs.plan({
       dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
       da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
       wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
     });
+    key[0] = T; key[1] = B;
+    return this.backPlan;
   }
 
   /** BPTT through every layer, top down; q.dy/dh/dc hold the upstream gradients, q.dx/dh/dc get the results. */
   backward(c: Cache, q: Ptrs): void {
     const { H, D, Hout, L, I, G } = this.d;
     const { T, B, p } = c;
-    const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0;
+    const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0, nm = this.nm;
     for (let l = L - 1; l >= 0; l--) {
       const In = l === 0 ? I : D * Hout;
-      const dOut = l === L - 1 ? q.dy : q[`dmid${(l + 1) % 2}`];
-      const dIn = l === 0 ? q.dx : q[`dmid${l % 2}`];
+      const dOut = l === L - 1 ? q.dy : (l + 1) % 2 === 0 ? q.dmid0 : q.dmid1;
+      const dIn = l === 0 ? q.dx : l % 2 === 0 ? q.dmid0 : q.dmid1;
       heap.fill(0, dIn >>> 2, (dIn >>> 2) + TB * In);
-      const xin = l === 0 ? p.x : p[`y${l - 1}`];
+      const xin = l === 0 ? p.x : p[nm.y[l - 1]];
       for (let d = 0; d < D; d++) {
         const k = l * D + d, w = this.pg[k], g = this.gg[k];
         K.transpose_packed(q.wih, w.wih, In, G);
@@ -163,7 +210,7 @@ export class Engine {
         K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
           q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
-          xin, p[`act${k}`], p[`cs${k}`], p[`cp${k}`], p[`hp${k}`], p[`m${k}`], q.wih, q.whh, q.whr,
+          xin, p[nm.act[k]], p[nm.cs[k]], p[nm.cp[k]], p[nm.hp[k]], p[nm.m[k]], q.wih, q.whh, q.whr,
           w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
       }
     }
@@ -180,6 +227,10 @@ export class Engine {
     this.inferWs.free();
     this.backWs.free();
     this.inferKey[0] = -1;
+    this.views.length = 0;
+    this.viewHeap = null;
+    this.trainKey[0] = -1;
+    this.backKey[0] = -1;
     this.blk.free();
   }
 }

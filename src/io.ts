@@ -5,18 +5,22 @@ import { isF32 } from "./tensor";
 /** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
 export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
   if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(name, "an object", describe(o));
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new LSTMError(`${name}.${k}`, `one of the options ${allowed.join(", ")}`, "an unknown option");
+  // for-in with an own-property test is Object.keys without the array it would allocate per call.
+  for (const k in o) {
+    if (Object.prototype.hasOwnProperty.call(o, k) && !allowed.includes(k)) {
+      throw new LSTMError(`${name}.${k}`, `one of the options ${allowed.join(", ")}`, "an unknown option");
+    }
   }
 }
 
 /** lengths: B integers in [1, T]. */
-export function checkLengths(name: string, v: unknown, B: number, T: number): Int32Array {
+export function checkLengths(name: string, v: unknown, B: number, T: number, into?: Int32Array): Int32Array {
   const ok = Array.isArray(v) || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Float64Array;
   if (!ok) throw new LSTMError(name, `an array of ${B} integers in [1, ${T}]`, describe(v));
   const a = v as ArrayLike<unknown>;
   if (a.length !== B) throw new LSTMError(name, `one length per batch element (${B})`, `${a.length} lengths`);
-  const out = new Int32Array(B);
+  // Each element is read once, validated and kept: what is used later is what was checked.
+  const out = into && into.length >= B ? into : new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const n = a[b];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > T) {
@@ -31,20 +35,57 @@ export function checkLengths(name: string, v: unknown, B: number, T: number): In
 export function copyIn(heap: Float32Array, dst: number, data: Float32Array, T: number, B: number, W: number, batchFirst: boolean): void {
   const at = dst >>> 2;
   if (!batchFirst) { heap.set(data, at); return; }
+  // Row by row with a plain loop: a subarray per row would allocate T·B views.
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) heap.set(data.subarray((b * T + t) * W, (b * T + t + 1) * W), at + (t * B + b) * W);
+    for (let t = 0; t < T; t++) {
+      const s = (b * T + t) * W, d = at + (t * B + b) * W;
+      for (let k = 0; k < W; k++) heap[d + k] = data[s + k];
+    }
   }
 }
 
 /** Time-major [T,B,W] memory copied into `out` (fresh when omitted), as [B,T,W] when batchFirst. */
 export function copyOut(heap: Float32Array, src: number, T: number, B: number, W: number, batchFirst: boolean,
-  out: Float32Array = new Float32Array(T * B * W)): Float32Array {
+  out: Float32Array = new Float32Array(T * B * W), view?: (ptr: number, n: number) => Float32Array): Float32Array {
   const at = src >>> 2;
-  if (!batchFirst) { out.set(heap.subarray(at, at + T * B * W)); return out; }
+  if (!batchFirst) { out.set(view ? view(src, T * B * W) : heap.subarray(at, at + T * B * W)); return out; }
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) out.set(heap.subarray(at + (t * B + b) * W, at + (t * B + b + 1) * W), (b * T + t) * W);
+    for (let t = 0; t < T; t++) {
+      const s = at + (t * B + b) * W, d = (b * T + t) * W;
+      for (let k = 0; k < W; k++) out[d + k] = heap[s + k];
+    }
   }
   return out;
+}
+
+/**
+ * The data of x when it is a Float32Array of T·B·I values with seqLen and batch given, or a rank-3
+ * { data, shape } tensor ([T,B,I], or [B,T,I] with batchFirst) that agrees with them: T and B go to
+ * dims[0], dims[1]. Null for anything else (toTensor then checks it and names what is wrong).
+ * Each property is read once and nothing is allocated: forward's hot path.
+ */
+export function inputData(x: unknown, I: number, bf: boolean, seqLen: number | null, batch: number | null, dims: number[]): Float32Array | null {
+  if (isF32(x)) {
+    if (seqLen === null || batch === null || x.length !== seqLen * batch * I) return null;
+    dims[0] = seqLen; dims[1] = batch;
+    return x;
+  }
+  if (x === null || typeof x !== "object") return null;
+  const data: unknown = (x as { data?: unknown }).data, s: unknown = (x as { shape?: unknown }).shape;
+  if (!isF32(data) || !Array.isArray(s) || s.length !== 3) return null;
+  const a: unknown = s[0], b: unknown = s[1];
+  if (!isCount(a) || !isCount(b) || s[2] !== I) return null;
+  const T = bf ? b : a, B = bf ? a : b;
+  if ((seqLen !== null && T !== seqLen) || (batch !== null && B !== batch) || data.length !== a * b * I) return null;
+  dims[0] = T; dims[1] = B;
+  return data;
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2 ** 31 - 1;
+
+/** Like dataOf, but a flat Float32Array of the right length is also taken (h0, dy and the like). */
+export function dataOrFlat(t: unknown, d0: number, d1: number, d2: number): Float32Array | null {
+  return isF32(t) ? (t.length === d0 * d1 * d2 ? t : null) : dataOf(t, d0, d1, d2);
 }
 
 /** `rows` rows of `width` floats starting at byte pointer src, `stride` floats apart, packed. */

@@ -6,7 +6,7 @@ import { type ParamEntry, panelSize, alignFloats } from "./layout";
 import { ParamBlock } from "./params";
 import { seededRandom } from "./rng";
 import { checkKeys, checkOut, emit } from "./io";
-import type { ParamTarget } from "./optim";
+import { type ParamTarget, cachedTarget } from "./optim";
 
 /** Options of {@link Linear}; names follow torch.nn.Linear. */
 export interface LinearOptions {
@@ -132,8 +132,11 @@ export class Linear {
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
     this.live();
-    return { be: this.blk.be, params: this.blk.params, grads: this.blk.grads, total: this.blk.total, onDispose: (cb) => this.disposeHooks.push(cb) };
+    const b = this.blk;
+    return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
   }
+  private tgt: ParamTarget | null = null;
+  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
   private disposeHooks: (() => void)[] = [];
 
   private live(): void {

@@ -4,13 +4,13 @@ import { backend } from "./wasm/backend";
 import { MAX_BYTES } from "./wasm/arena";
 import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
-import { Engine, type Ptrs } from "./engine";
+import { Engine } from "./engine";
 import { clipBlock } from "./clip";
-import type { ParamTarget } from "./optim";
+import { type ParamTarget, cachedTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
 import { checkStateDict } from "./statedict";
-import { checkKeys, checkLengths, checkOut, copyIn, copyOut, emit, finite, dataOf, refuse } from "./io";
+import { checkKeys, checkLengths, copyIn, copyOut, finite, dataOf, dataOrFlat, inputData, refuse } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -57,7 +57,10 @@ export interface ForwardOptions {
   train?: boolean;
   /** Also return every gate's activations. */
   returnGates?: boolean;
-  /** Tensors to write the results into instead of allocating new ones (shapes must match). */
+  /**
+   * Tensors to write the results into instead of allocating new ones (shapes must match). With all
+   * three (and no returnGates) the call allocates nothing: it returns this `out` object itself.
+   */
   out?: { y?: Tensor; hn?: Tensor; cn?: Tensor };
 }
 
@@ -67,7 +70,10 @@ export interface BackwardOptions {
   dy?: TensorLike;
   dhn?: TensorLike;
   dcn?: TensorLike;
-  /** Tensors to write the results into instead of allocating new ones (shapes must match). */
+  /**
+   * Tensors to write the results into instead of allocating new ones (shapes must match). With all
+   * three the call allocates nothing: it returns this `out` object itself.
+   */
   out?: { dx?: Tensor; dh0?: Tensor; dc0?: Tensor };
 }
 export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
@@ -77,6 +83,12 @@ export interface LSTMState { h: Tensor; c: Tensor }
 const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init", "unitForgetBias", "checkFinite"];
 const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
 const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
+const FORWARD_OUT_KEYS = ["y", "hn", "cn"];
+const BACKWARD_OUT_KEYS = ["dx", "dh0", "dc0"];
+// Defaults shared by every call (frozen: never written), so an omitted argument allocates nothing.
+const NO_OPTIONS: ForwardOptions = Object.freeze({});
+const NO_GRADS: BackwardOptions = Object.freeze({});
+const NO_OUTPUTS: Record<string, Tensor | undefined> = Object.freeze({});
 
 /**
  * A multi-layer LSTM whose forward, BPTT and clipping run in WebAssembly.
@@ -171,8 +183,10 @@ export class LSTM {
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
     const b = this.engine.blk;
-    return { be: b.be, params: b.params, grads: b.grads, total: b.total, onDispose: (cb) => this.disposeHooks.push(cb) };
+    return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
   }
+  private tgt: ParamTarget | null = null;
+  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
   private disposeHooks: (() => void)[] = [];
 
   /** @internal */
@@ -187,55 +201,67 @@ export class LSTM {
    *   with returnGates, gates['l0' | 'l0_reverse' | …] = {i,f,g,o,c [T,B,H], h [T,B,Hout], m [T,B,H] if projSize}.
    * @throws LSTMError on bad shapes, lengths or options; the model stays usable.
    */
-  forward(x: TensorLike, opts: ForwardOptions = {}): ForwardResult {
+  forward(x: TensorLike, opts: ForwardOptions = NO_OPTIONS): ForwardResult {
     this.live();
     checkKeys("options", opts, FORWARD_KEYS);
     const { H, D, Hout, L, I } = this.e.d;
-    const bf = this.config.batchFirst;
-    const seqLen = opts.seqLen === undefined ? null : checkInt("options.seqLen", opts.seqLen);
-    const batch = opts.batch === undefined ? null : checkInt("options.batch", opts.batch);
-    const xt = toTensor("x", x, bf ? [batch, seqLen, I] : [seqLen, batch, I]);
-    const T = xt.shape[bf ? 1 : 0], B = xt.shape[bf ? 0 : 1];
-    if (T < 1 || B < 1) throw new LSTMError("x", "at least one time step and one batch element", `shape [${xt.shape.join(",")}]`);
-    const LD = L * D, yShape = bf ? [B, T, D * Hout] : [T, B, D * Hout];
-    const h0 = opts.h0 === undefined ? null : toTensor("options.h0", opts.h0, [LD, B, Hout]);
-    const c0 = opts.c0 === undefined ? null : toTensor("options.c0", opts.c0, [LD, B, H]);
-    const lengths = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, B, T);
-    if (this.checkFinite) {
-      finite("x", xt.data);
-      if (h0) finite("options.h0", h0.data);
-      if (c0) finite("options.c0", c0.data);
+    const bf = this.config.batchFirst, LD = L * D, W = D * Hout;
+    // Each option is read once. The common forms (Float32Array or { data, shape } tensors, `out`
+    // tensors) are checked without allocating; anything else goes through toTensor.
+    const oSeq = opts.seqLen, oBatch = opts.batch, oH0 = opts.h0, oC0 = opts.c0, oLen = opts.lengths;
+    const oTrain = opts.train, oGates = opts.returnGates, oOut = opts.out;
+    const seqLen = oSeq === undefined ? null : checkInt("options.seqLen", oSeq);
+    const batch = oBatch === undefined ? null : checkInt("options.batch", oBatch);
+    const dims = this.dims;
+    let xd = inputData(x, I, bf, seqLen, batch, dims);
+    if (!xd) {
+      const xt = toTensor("x", x, bf ? [batch, seqLen, I] : [seqLen, batch, I]);
+      xd = xt.data; dims[0] = xt.shape[bf ? 1 : 0]; dims[1] = xt.shape[bf ? 0 : 1];
     }
-    const train = checkBool("options.train", opts.train ?? false);
-    const wantGates = checkBool("options.returnGates", opts.returnGates ?? false);
-    const out = opts.out === undefined ? {} : opts.out;
-    checkKeys("options.out", out, ["y", "hn", "cn"]);
-    checkOut("options.out.y", out.y, yShape);
-    checkOut("options.out.hn", out.hn, [LD, B, Hout]);
-    checkOut("options.out.cn", out.cn, [LD, B, H]);
+    const T = dims[0], B = dims[1];
+    if (T < 1 || B < 1) throw new LSTMError("x", "at least one time step and one batch element", `shape [${bf ? [B, T, I] : [T, B, I]}]`);
+    const h0 = oH0 === undefined ? null : dataOrFlat(oH0, LD, B, Hout) ?? toTensor("options.h0", oH0, [LD, B, Hout]).data;
+    const c0 = oC0 === undefined ? null : dataOrFlat(oC0, LD, B, H) ?? toTensor("options.c0", oC0, [LD, B, H]).data;
+    const lengths = oLen === undefined ? null : (this.lens = checkLengths("options.lengths", oLen, B, T, this.lens));
+    if (this.checkFinite) {
+      finite("x", xd);
+      if (h0) finite("options.h0", h0);
+      if (c0) finite("options.c0", c0);
+    }
+    const train = checkBool("options.train", oTrain ?? false);
+    const wantGates = checkBool("options.returnGates", oGates ?? false);
+    const out = oOut === undefined ? NO_OUTPUTS : oOut;
+    checkKeys("options.out", out, FORWARD_OUT_KEYS);
+    const oy = out.y, ohn = out.hn, ocn = out.cn;
+    const yd = oy === undefined ? null : dataOf(oy, bf ? B : T, bf ? T : B, W) ?? refuse("options.out.y", oy, bf ? [B, T, W] : [T, B, W]);
+    const hnd = ohn === undefined ? null : dataOf(ohn, LD, B, Hout) ?? refuse("options.out.hn", ohn, [LD, B, Hout]);
+    const cnd = ocn === undefined ? null : dataOf(ocn, LD, B, H) ?? refuse("options.out.cn", ocn, [LD, B, H]);
 
     const e = this.e;
     const p = train ? e.planTrain(T, B, lengths !== null) : e.planInfer(T, B, wantGates, lengths !== null);
     const heap = e.be.f32; // after planning, which may grow memory
-    copyIn(heap, p.x, xt.data, T, B, I, bf);
-    if (lengths) { e.be.i32.set(lengths, p.lens >>> 2); e.zeroPadding(p, T, B, lengths); }
-    if (h0) heap.set(h0.data, p.h >>> 2); else heap.fill(0, p.h >>> 2, (p.h >>> 2) + LD * B * Hout);
-    if (c0) heap.set(c0.data, p.c >>> 2); else heap.fill(0, p.c >>> 2, (p.c >>> 2) + LD * B * H);
+    copyIn(heap, p.x, xd, T, B, I, bf);
+    if (lengths) {
+      const i32 = e.be.i32, at = p.lens >>> 2;
+      for (let b = 0; b < B; b++) i32[at + b] = lengths[b];
+      e.zeroPadding(p, T, B, lengths);
+    }
+    if (h0) heap.set(h0, p.h >>> 2); else heap.fill(0, p.h >>> 2, (p.h >>> 2) + LD * B * Hout);
+    if (c0) heap.set(c0, p.c >>> 2); else heap.fill(0, p.c >>> 2, (p.c >>> 2) + LD * B * H);
 
     const gates: Gates | undefined = wantGates ? {} : undefined;
     const top = e.run(p, T, B, train, gates);
-    let y: Tensor;
-    if (out.y) { copyOut(heap, top, T, B, D * Hout, bf, out.y.data); y = out.y; }
-    else y = { data: copyOut(heap, top, T, B, D * Hout, bf), shape: yShape };
-    const result: ForwardResult = {
-      y,
-      hn: emit(heap, p.h, [LD, B, Hout], out.hn),
-      cn: emit(heap, p.c, [LD, B, H], out.cn),
-    };
-    if (gates) result.gates = gates;
-    if (train) e.cache = { T, B, p };
-    return result;
+    if (train) e.keep(T, B, p);
+    const y = yd ? (copyOut(heap, top, T, B, W, bf, yd, e.viewFn), oy as Tensor) : { data: copyOut(heap, top, T, B, W, bf), shape: bf ? [B, T, W] : [T, B, W] };
+    const hn = hnd ? (hnd.set(e.view(p.h, LD * B * Hout)), ohn as Tensor) : { data: heap.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
+    const cn = cnd ? (cnd.set(e.view(p.c, LD * B * H)), ocn as Tensor) : { data: heap.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] };
+    if (gates) return { y, hn, cn, gates };
+    if (yd && hnd && cnd) return out as ForwardResult; // { y, hn, cn }, all filled: nothing to allocate
+    return { y, hn, cn };
   }
+  // Scratch kept between calls so the hot paths allocate nothing: x's T and B, and the lengths.
+  private readonly dims = [0, 0];
+  private lens: Int32Array | undefined;
 
   /**
    * Backpropagation through time for the last forward called with { train: true }.
@@ -244,38 +270,40 @@ export class LSTM {
    * @returns dx (shaped as x), dh0 [L*D,B,Hout], dc0 [L*D,B,H].
    * @throws LSTMError without a training forward, or on bad shapes.
    */
-  backward(grads: BackwardOptions = {}): BackwardResult {
+  backward(grads: BackwardOptions = NO_GRADS): BackwardResult {
     this.live();
     checkKeys("gradients", grads, BACKWARD_KEYS);
     const e = this.e, c = e.cache;
     if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
     const { H, D, Hout, L, I } = e.d;
-    const { T, B } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D;
-    const dy = grads.dy === undefined ? null : toTensor("gradients.dy", grads.dy, bf ? [B, T, D * Hout] : [T, B, D * Hout]);
-    const dhn = grads.dhn === undefined ? null : toTensor("gradients.dhn", grads.dhn, [LD, B, Hout]);
-    const dcn = grads.dcn === undefined ? null : toTensor("gradients.dcn", grads.dcn, [LD, B, H]);
+    const { T, B } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D, W = D * Hout;
+    const gdy = grads.dy, gdhn = grads.dhn, gdcn = grads.dcn, gout = grads.out;
+    const dy = gdy === undefined ? null : dataOrFlat(gdy, bf ? B : T, bf ? T : B, W) ?? toTensor("gradients.dy", gdy, bf ? [B, T, W] : [T, B, W]).data;
+    const dhn = gdhn === undefined ? null : dataOrFlat(gdhn, LD, B, Hout) ?? toTensor("gradients.dhn", gdhn, [LD, B, Hout]).data;
+    const dcn = gdcn === undefined ? null : dataOrFlat(gdcn, LD, B, H) ?? toTensor("gradients.dcn", gdcn, [LD, B, H]).data;
     if (this.checkFinite) {
-      if (dy) finite("gradients.dy", dy.data);
-      if (dhn) finite("gradients.dhn", dhn.data);
-      if (dcn) finite("gradients.dcn", dcn.data);
+      if (dy) finite("gradients.dy", dy);
+      if (dhn) finite("gradients.dhn", dhn);
+      if (dcn) finite("gradients.dcn", dcn);
     }
-    const out = grads.out === undefined ? {} : grads.out;
-    const dxShape = bf ? [B, T, I] : [T, B, I];
-    checkKeys("gradients.out", out, ["dx", "dh0", "dc0"]);
-    checkOut("gradients.out.dx", out.dx, dxShape);
-    checkOut("gradients.out.dh0", out.dh0, [LD, B, Hout]);
-    checkOut("gradients.out.dc0", out.dc0, [LD, B, H]);
+    const out = gout === undefined ? NO_OUTPUTS : gout;
+    checkKeys("gradients.out", out, BACKWARD_OUT_KEYS);
+    const odx = out.dx, odh = out.dh0, odc = out.dc0;
+    const dxd = odx === undefined ? null : dataOf(odx, bf ? B : T, bf ? T : B, I) ?? refuse("gradients.out.dx", odx, bf ? [B, T, I] : [T, B, I]);
+    const dhd = odh === undefined ? null : dataOf(odh, LD, B, Hout) ?? refuse("gradients.out.dh0", odh, [LD, B, Hout]);
+    const dcd = odc === undefined ? null : dataOf(odc, LD, B, H) ?? refuse("gradients.out.dc0", odc, [LD, B, H]);
 
     const q = e.planBackward(T, B);
     const heap = e.be.f32;
-    if (dy) copyIn(heap, q.dy, dy.data, T, B, D * Hout, bf); else heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + TB * D * Hout);
-    if (dhn) heap.set(dhn.data, q.dh >>> 2); else heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout);
-    if (dcn) heap.set(dcn.data, q.dc >>> 2); else heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + LD * B * H);
+    if (dy) copyIn(heap, q.dy, dy, T, B, W, bf); else heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + TB * W);
+    if (dhn) heap.set(dhn, q.dh >>> 2); else heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout);
+    if (dcn) heap.set(dcn, q.dc >>> 2); else heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + LD * B * H);
     e.backward(c, q);
-    let dx: Tensor;
-    if (out.dx) { copyOut(heap, q.dx, T, B, I, bf, out.dx.data); dx = out.dx; }
-    else dx = { data: copyOut(heap, q.dx, T, B, I, bf), shape: dxShape };
-    return { dx, dh0: emit(heap, q.dh, [LD, B, Hout], out.dh0), dc0: emit(heap, q.dc, [LD, B, H], out.dc0) };
+    const dx = dxd ? (copyOut(heap, q.dx, T, B, I, bf, dxd, e.viewFn), odx as Tensor) : { data: copyOut(heap, q.dx, T, B, I, bf), shape: bf ? [B, T, I] : [T, B, I] };
+    const dh0 = dhd ? (dhd.set(e.view(q.dh, LD * B * Hout)), odh as Tensor) : { data: heap.slice(q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
+    const dc0 = dcd ? (dcd.set(e.view(q.dc, LD * B * H)), odc as Tensor) : { data: heap.slice(q.dc >>> 2, (q.dc >>> 2) + LD * B * H), shape: [LD, B, H] };
+    if (dxd && dhd && dcd) return out as BackwardResult; // { dx, dh0, dc0 }, all filled
+    return { dx, dh0, dc0 };
   }
 
   /** A zero state for {@link step}: h [L,B,Hout], c [L,B,H]. */
@@ -321,22 +349,11 @@ export class LSTM {
     heap.set(hd, p.h >>> 2);
     heap.set(cd, p.c >>> 2);
     const top = e.run(p, 1, B, false);
-    const v = this.stepViews(heap, p, top, B);
-    hd.set(v.h);
-    cd.set(v.c);
-    if (od) { od.set(v.y); return out as Tensor; }
-    return { data: v.y.slice(), shape: [B, Hout] };
-  }
-
-  // Views of a step's results in wasm memory, kept while the heap and the plan last, so a stream of
-  // steps copies its results out without creating a view per call.
-  private sv: { heap: Float32Array; p: Ptrs; top: number; h: Float32Array; c: Float32Array; y: Float32Array } | null = null;
-  private stepViews(heap: Float32Array, p: Ptrs, top: number, B: number) {
-    const v = this.sv;
-    if (v && v.heap === heap && v.p === p && v.top === top) return v;
-    const { H, Hout, L } = this.e.d;
-    const at = (ptr: number, n: number) => heap.subarray(ptr >>> 2, (ptr >>> 2) + n);
-    return (this.sv = { heap, p, top, h: at(p.h, L * B * Hout), c: at(p.c, L * B * H), y: at(top, B * Hout) });
+    hd.set(e.view(p.h, L * B * Hout));
+    cd.set(e.view(p.c, L * B * H));
+    const y = e.view(top, B * Hout);
+    if (od) { od.set(y); return out as Tensor; }
+    return { data: y.slice(), shape: [B, Hout] };
   }
 
   /** The parameters as fresh tensors, with torch.nn.LSTM's names and shapes. */
@@ -381,7 +398,6 @@ export class LSTM {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.sv = null;
     this.e.free();
     for (const cb of this.disposeHooks.splice(0)) cb();
   }

@@ -11,6 +11,16 @@ export interface ParamTarget {
   onDispose: (cb: () => void) => void;
 }
 
+/**
+ * A block's ParamTarget, reused while the block stays where it is, so an optimizer step allocates
+ * nothing. @internal
+ */
+export function cachedTarget(prev: ParamTarget | null, be: Backend, params: number, grads: number, total: number,
+  onDispose: (cb: () => void) => void): ParamTarget {
+  if (prev && prev.be === be && prev.params === params && prev.grads === grads && prev.total === total) return prev;
+  return { be, params, grads, total, onDispose };
+}
+
 function num(name: string, v: unknown, lo: number, hi = Infinity, loOpen = false): number {
   const ok = typeof v === "number" && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
   if (!ok) throw new LSTMError(name, `a finite number ${loOpen ? ">" : ">="} ${lo}${hi < Infinity ? ` and <= ${hi}` : ""}`, describe(v));

@@ -7,7 +7,7 @@ import { checkStateDict } from "./statedict";
 import { Workspace } from "./wasm/workspace";
 import type { Backend } from "./wasm/backend";
 import { checkKeys, checkLengths, finite } from "./io";
-import { SGD, Adam, type ParamTarget } from "./optim";
+import { SGD, Adam, type ParamTarget, cachedTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { clipBlock } from "./clip";
 import { writeSafetensors, readSafetensorsWithMetadata } from "./safetensors";
@@ -111,8 +111,10 @@ export class Sequential {
   /** @internal The block optimizers update. */
   get target(): ParamTarget {
     this.live();
-    return { be: this.be, params: this.params, grads: this.grads, total: this.total, onDispose: (cb) => this.disposeHooks.push(cb) };
+    return (this.tgt = cachedTarget(this.tgt, this.be, this.params, this.grads, this.total, this.onDispose));
   }
+  private tgt: ParamTarget | null = null;
+  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
   private disposeHooks: (() => void)[] = [];
 
   /**
@@ -275,7 +277,7 @@ export class Sequential {
     heap.fill(0, p.h >>> 2, (p.h >>> 2) + e.d.L * D * B * Hout);
     heap.fill(0, p.c >>> 2, (p.c >>> 2) + e.d.L * D * B * e.d.H);
     const top = e.run(p, T, B, train);
-    if (train) e.cache = { T, B, p };
+    if (train) e.keep(T, B, p);
     // Without returnSequences the head sees each direction's final h: the forward direction's at the
     // sequence's last valid step, a backward-running direction's at t = 0 (as Keras' Bidirectional).
     const finalRow = (n: number, d: number, b: number) => ((d === 1 || this.lstm.config.reverse ? 0 : last(n)) * B + b) * F + d * Hout;

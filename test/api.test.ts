@@ -291,6 +291,25 @@ describe("out options and steady state", () => {
     m.dispose();
   });
 
+  it("with every result in an out tensor, forward and backward return that out object; with some, a new one", () => {
+    const m = new LSTM({ inputSize: 3, hiddenSize: 6, batchFirst: true, seed: 4 });
+    const x = t([2, 5, 3], 1), dy = t([2, 5, 6], 2);
+    const ref = m.forward(x, { train: true, lengths: [5, 3] });
+    const refB = m.backward({ dy });
+    const out = { y: t([2, 5, 6], 9), hn: t([1, 2, 6], 9), cn: t([1, 2, 6], 9) };
+    expect(m.forward(x, { train: true, lengths: [5, 3], out })).toBe(out);
+    expect(out.y.data).toEqual(ref.y.data); expect(out.hn.data).toEqual(ref.hn.data); expect(out.cn.data).toEqual(ref.cn.data);
+    const bo = { dx: t([2, 5, 3], 8), dh0: t([1, 2, 6], 8), dc0: t([1, 2, 6], 8) };
+    expect(m.backward({ dy, out: bo })).toBe(bo);
+    expect(bo.dx.data).toEqual(refB.dx.data); expect(bo.dh0.data).toEqual(refB.dh0.data); expect(bo.dc0.data).toEqual(refB.dc0.data);
+    const partial = { y: t([2, 5, 6], 7) };
+    const r = m.forward(x, { lengths: [5, 3], out: partial });
+    expect(r).not.toBe(partial);
+    expect(r.y).toBe(partial.y);
+    expect(r.hn.data).toEqual(ref.hn.data);
+    m.dispose();
+  });
+
   it("an out tensor of the wrong shape or kind is refused before anything runs", () => {
     const m = new LSTM({ inputSize: 3, hiddenSize: 6, seed: 4 });
     const x = t([5, 2, 3], 1);
