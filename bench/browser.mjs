@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startServer } from "../scripts/serve.mjs";
+import { forwardFlops } from "./lib/data.mjs";
 
 const quick = process.argv.includes("--quick");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -39,7 +40,7 @@ try {
   await server.close();
 }
 
-const flops = (wl, mode) => 2 * wl.B * (mode === "step" ? 1 : wl.T) * 4 * wl.H * (wl.I + wl.H) * (mode === "train" ? 3 : 1);
+const flops = (wl, mode) => forwardFlops(mode === "step" ? { ...wl, T: 1 } : wl) * (mode === "train" ? 3 : 1);
 let node = [];
 try { node = JSON.parse(readFileSync(new URL("./results/latest.json", import.meta.url), "utf8")).measurements; } catch { /* no Node run yet */ }
 const rows = out.results.filter((r) => !r.error).map((r) => {

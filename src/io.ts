@@ -1,6 +1,6 @@
 // Moving data across the JS/wasm boundary, and the argument checks shared by the public API.
 import { LSTMError, describe } from "./errors";
-import { isF32 } from "./tensor";
+import { isF32, isDim } from "./tensor";
 
 /** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
 export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
@@ -74,14 +74,12 @@ export function inputData(x: unknown, I: number, bf: boolean, seqLen: number | n
   const data: unknown = (x as { data?: unknown }).data, s: unknown = (x as { shape?: unknown }).shape;
   if (!isF32(data) || !Array.isArray(s) || s.length !== 3) return null;
   const a: unknown = s[0], b: unknown = s[1];
-  if (!isCount(a) || !isCount(b) || s[2] !== I) return null;
+  if (!isDim(a) || !isDim(b) || s[2] !== I) return null;
   const T = bf ? b : a, B = bf ? a : b;
   if ((seqLen !== null && T !== seqLen) || (batch !== null && B !== batch) || data.length !== a * b * I) return null;
   dims[0] = T; dims[1] = B;
   return data;
 }
-
-const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2 ** 31 - 1;
 
 /** Like dataOf, but a flat Float32Array of the right length is also taken (h0, dy and the like). */
 export function dataOrFlat(t: unknown, d0: number, d1: number, d2: number): Float32Array | null {
@@ -116,6 +114,12 @@ export function dataOf(t: unknown, d0: number, d1: number, d2 = -1): Float32Arra
   const rank = d2 < 0 ? 2 : 3, n = d0 * d1 * (d2 < 0 ? 1 : d2);
   if (s.length !== rank || s[0] !== d0 || s[1] !== d1 || (rank === 3 && s[2] !== d2)) return null;
   return data.length === n ? data : null;
+}
+
+/** An optional `out` tensor's data: null when absent, else dataOf's answer or an LSTMError naming it. */
+export function outData(name: string, t: unknown, d0: number, d1: number, d2 = -1): Float32Array | null {
+  if (t === undefined) return null;
+  return dataOf(t, d0, d1, d2) ?? refuse(name, t, d2 < 0 ? [d0, d1] : [d0, d1, d2]);
 }
 
 /** The LSTMError for a tensor dataOf refused. */

@@ -10,7 +10,7 @@ import { type ParamTarget, cachedTarget } from "./optim";
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
 import { checkStateDict } from "./statedict";
-import { checkKeys, checkLengths, copyIn, copyOut, finite, dataOf, dataOrFlat, inputData, refuse } from "./io";
+import { checkKeys, checkLengths, copyIn, copyOut, finite, dataOf, dataOrFlat, inputData, outData, refuse } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -233,9 +233,9 @@ export class LSTM {
     const out = oOut === undefined ? NO_OUTPUTS : oOut;
     checkKeys("options.out", out, FORWARD_OUT_KEYS);
     const oy = out.y, ohn = out.hn, ocn = out.cn;
-    const yd = oy === undefined ? null : dataOf(oy, bf ? B : T, bf ? T : B, W) ?? refuse("options.out.y", oy, bf ? [B, T, W] : [T, B, W]);
-    const hnd = ohn === undefined ? null : dataOf(ohn, LD, B, Hout) ?? refuse("options.out.hn", ohn, [LD, B, Hout]);
-    const cnd = ocn === undefined ? null : dataOf(ocn, LD, B, H) ?? refuse("options.out.cn", ocn, [LD, B, H]);
+    const yd = outData("options.out.y", oy, bf ? B : T, bf ? T : B, W);
+    const hnd = outData("options.out.hn", ohn, LD, B, Hout);
+    const cnd = outData("options.out.cn", ocn, LD, B, H);
 
     const e = this.e;
     const p = train ? e.planTrain(T, B, lengths !== null) : e.planInfer(T, B, wantGates, lengths !== null);
@@ -289,9 +289,9 @@ export class LSTM {
     const out = gout === undefined ? NO_OUTPUTS : gout;
     checkKeys("gradients.out", out, BACKWARD_OUT_KEYS);
     const odx = out.dx, odh = out.dh0, odc = out.dc0;
-    const dxd = odx === undefined ? null : dataOf(odx, bf ? B : T, bf ? T : B, I) ?? refuse("gradients.out.dx", odx, bf ? [B, T, I] : [T, B, I]);
-    const dhd = odh === undefined ? null : dataOf(odh, LD, B, Hout) ?? refuse("gradients.out.dh0", odh, [LD, B, Hout]);
-    const dcd = odc === undefined ? null : dataOf(odc, LD, B, H) ?? refuse("gradients.out.dc0", odc, [LD, B, H]);
+    const dxd = outData("gradients.out.dx", odx, bf ? B : T, bf ? T : B, I);
+    const dhd = outData("gradients.out.dh0", odh, LD, B, Hout);
+    const dcd = outData("gradients.out.dc0", odc, LD, B, H);
 
     const q = e.planBackward(T, B);
     const heap = e.be.f32;
@@ -340,7 +340,7 @@ export class LSTM {
     if (!Number.isInteger(B) || B < 1) throw new LSTMError("state.h", `a { data: Float32Array, shape: [${L},B,${Hout}] } tensor (updated in place)`, describe(sh));
     const hd = dataOf(sh, L, B, Hout) ?? refuse("state.h", sh, [L, B, Hout]);
     const cd = dataOf(sc, L, B, H) ?? refuse("state.c", sc, [L, B, H]);
-    const od = out === undefined ? null : dataOf(out, B, Hout) ?? refuse("out", out, [B, Hout]);
+    const od = outData("out", out, B, Hout);
     const x = isF32(xt) && xt.length === B * I ? xt : dataOf(xt, B, I) ?? toTensor("xt", xt, [B, I]).data;
     if (this.checkFinite) { finite("xt", x); finite("state.h", hd); finite("state.c", cd); }
     const e = this.e, p = e.planInfer(1, B, false, false);

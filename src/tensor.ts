@@ -23,6 +23,8 @@ export function isF32(v: unknown): v is Float32Array {
   return ArrayBuffer.isView(v) && v instanceof Float32Array;
 }
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** A size a shape may hold: an integer in [0, 2^31 − 1]. */
+export const isDim = (d: unknown): d is number => typeof d === "number" && Number.isInteger(d) && d >= 0 && d <= MAX_DIM;
 
 /**
  * Convert and validate a TensorLike.
@@ -56,7 +58,7 @@ export function toTensor(name: string, v: unknown, shape: readonly (number | nul
     const data: unknown = (v as { data: unknown }).data, rawShape: unknown = (v as { shape: unknown }).shape;
     if (!isF32(data)) throw new LSTMError(`${name}.data`, "a Float32Array", describe(data));
     const s = Array.isArray(rawShape) && rawShape.length <= 8 ? Array.from(rawShape as unknown[]) : null;
-    if (!s || !s.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) {
+    if (!s || !s.every(isDim)) {
       throw new LSTMError(`${name}.shape`, `an array of at most 8 integers in [0, ${MAX_DIM}]`, describe(rawShape));
     }
     const dims = s as number[];

@@ -3,15 +3,9 @@
 // a page (100 µs without cross-origin isolation), so one sample is a batch of calls lasting at least
 // MIN_SAMPLE_MS, divided by the batch size.
 import { init, LSTM, SGD } from "/dist/index.js";
+import { seededData } from "/bench/lib/data.mjs"; // the Node benchmark's inputs
 
 const MIN_SAMPLE_MS = 20;
-
-function data(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = s / 2 ** 31 - 1; }
-  return out;
-}
 
 function time(fn, budgetMs, minSamples) {
   fn(); fn(); // compile, allocate, warm caches
@@ -31,7 +25,7 @@ function time(fn, budgetMs, minSamples) {
 
 function prepare({ B, T, I, H }, mode) {
   const m = new LSTM({ inputSize: I, hiddenSize: H, seed: 20240917 });
-  const x = data(T * B * I, 20240918);
+  const x = seededData(T * B * I, 20240918);
   const out = { y: { data: new Float32Array(T * B * H), shape: [T, B, H] }, hn: { data: new Float32Array(B * H), shape: [1, B, H] }, cn: { data: new Float32Array(B * H), shape: [1, B, H] } };
   if (mode === "forward") return { m, run: () => m.forward(x, { seqLen: T, batch: B, out }) };
   if (mode === "train") {
