@@ -1,5 +1,6 @@
 import { LSTMError, describe } from "./errors";
-import { type Tensor, isF32 } from "./tensor";
+import { type Tensor, isF32, refuseResizable, toTensor } from "./tensor";
+import { lengthOf, setInto } from "./typed";
 import { backend, type Backend } from "./wasm/backend";
 
 /** Gradients to clip: a list or a record of tensors or Float32Arrays, changed in place. */
@@ -12,25 +13,29 @@ function buffers(tensors: unknown): Float32Array[] {
   const isArr = Array.isArray(tensors);
   return Object.entries(tensors as object).map(([k, v]) => {
     const name = isArr ? `tensors[${k}]` : `tensors["${k}"]`;
+    refuseResizable(name, v);
     if (isF32(v)) return v;
-    const data = v && typeof v === "object" ? (v as Tensor).data : undefined;
-    if (isF32(data)) return data;
-    throw new LSTMError(name, "a Float32Array or a { data: Float32Array, shape } tensor", describe(v));
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new LSTMError(name, "a Float32Array or a { data: Float32Array, shape } tensor", describe(v));
+    // A tensor's data must agree with its shape (toTensor reads each property once and aliases the data).
+    const shape: unknown = (v as Tensor).shape;
+    return toTensor(name, v, Array.isArray(shape) ? shape.map(() => null) : [null]).data;
   });
 }
 
 // Copy every buffer into one contiguous scratch block, run `fn` on it, and copy the results back.
 function inWasm(bufs: Float32Array[], fn: (ptr: number, n: number) => boolean): void {
   const be = backend();
-  const n = bufs.reduce((s, b) => s + b.length, 0);
+  // Lengths from the arrays' internal slots, taken after every getter has run: what is copied in and back.
+  const lens = bufs.map(lengthOf);
+  const n = lens.reduce((s, m) => s + m, 0);
   const { g } = be.scratch.plan({ g: n });
   if (n === 0) return;
   let heap = be.f32, at = g >>> 2;
-  for (const b of bufs) { heap.set(b, at); at += b.length; }
+  bufs.forEach((b, i) => { heap.set(b, at); at += lens[i]; });
   if (!fn(g, n)) return;
   heap = be.f32;
   at = g >>> 2;
-  for (const b of bufs) { b.set(heap.subarray(at, at + b.length)); at += b.length; }
+  bufs.forEach((b, i) => { setInto(b, heap.subarray(at, at + lens[i])); at += lens[i]; });
 }
 
 /**
@@ -40,8 +45,12 @@ function inWasm(bufs: Float32Array[], fn: (ptr: number, n: number) => boolean): 
  * @param maxNorm the threshold, >= 0.
  * @returns the total norm before clipping (NaN if any gradient is NaN; nothing is changed then).
  * @throws LSTMError on a bad argument.
+ * Note that `lstm.grads()` returns copies: to clip a model's own gradients use `lstm.clipGradNorm(maxNorm)`
+ * (or `fit`'s `clipNorm`), which clips them in place. This function is for gradients you hold yourself.
  * @example
- * const norm = clipGradNorm(lstm.grads(), 1.0);
+ * const grads = lstm.grads();                 // copies of the model's gradients
+ * const norm = clipGradNorm(grads, 1.0);      // clips those copies in place
+ * lstm.clipGradNorm(1.0);                     // clips the model's own gradients
  */
 export function clipGradNorm(tensors: GradientSet, maxNorm: number): number {
   const bufs = buffers(tensors);

@@ -15,7 +15,7 @@
 //   F.lstm reads the 4H pre-activation interleaved per unit (reshape to [B,H,4]): index 4j+k is
 //   gate k ∈ (a, i, f, o) of unit j, a being the cell input.
 import { LSTMError, describe, checkInt } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { type Tensor, type TensorLike, ownTensor } from "./tensor";
 import { OURS, parseGateOrder, rowMap, permuteAxis, transpose, declaredShape, flatLength } from "./gates";
 import { checkStateDict, type StateDictConfig } from "./statedict";
 
@@ -281,7 +281,7 @@ function take(name: string, v: unknown, shape: (number | null)[]): Tensor {
     }
     shape = shape.map((d) => d ?? n / known);
   }
-  const t = toTensor(name, v, shape);
+  const t = ownTensor(name, v, shape);
   if (t.shape.includes(0)) throw new LSTMError(name, "no empty dimension", `shape [${t.shape.join(",")}]`);
   return t;
 }
@@ -297,7 +297,7 @@ function resolveModel(model: unknown): { config: StateDictConfig & { reverse: bo
   const m = model as { config?: unknown; stateDict?: unknown };
   const isModel = "stateDict" in m;
   const dict = !isModel ? m : typeof m.stateDict === "function" ? (m.stateDict as () => unknown).call(m) : m.stateDict;
-  const { config, tensors } = checkStateDict(dict, isModel ? "model.stateDict" : "stateDict");
+  const { config, tensors } = checkStateDict(dict, isModel ? "model.stateDict" : "stateDict", true);
   const cfg = (isModel ? m.config ?? {} : {}) as Record<string, unknown>;
   if (cfg === null || typeof cfg !== "object") throw new LSTMError("model.config", "an object (e.g. an LSTM's config)", describe(cfg));
   for (const [k, v] of Object.entries(config)) {

@@ -1,3 +1,5 @@
+import { typedKind, lengthOf } from "./typed";
+
 /**
  * The one error type the library throws for bad arguments and misuse. Its message names the
  * argument, what was expected and what was received; the same three are fields for programs.
@@ -40,7 +42,9 @@ function describeUnsafe(v: unknown): string {
   if (typeof v === "boolean" || typeof v === "bigint") return `${typeof v} ${String(v)}`;
   if (typeof v === "symbol") return "a symbol";
   if (typeof v === "function") return "a function";
-  if (ArrayBuffer.isView(v)) return `${tag(v)}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  const kind = typedKind(v);
+  if (kind !== undefined) return `${kind}(${lengthOf(v as ArrayBufferView)})`;
+  if (ArrayBuffer.isView(v)) return `DataView(${v.byteLength})`;
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (typeof v === "object") {
     const o = v as { data?: unknown; shape?: unknown };

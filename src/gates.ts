@@ -5,7 +5,8 @@
 // Letters: i input gate, f forget gate, o output gate, and the cell input as g (PyTorch), c (ONNX,
 // Keras) or a (Chainer) — all three name the same gate here.
 import { LSTMError, describe, checkInt } from "./errors";
-import { type Tensor, type TensorLike, toTensor, isF32 } from "./tensor";
+import { type Tensor, type TensorLike, ownTensor, isF32 } from "./tensor";
+import { lengthOf } from "./typed";
 
 export type Gate = "i" | "f" | "g" | "o";
 
@@ -115,12 +116,11 @@ export function declaredShape(v: unknown): number[] | null {
 
 /** Length of flat data (Float32Array or number[]), else NaN. */
 export function flatLength(v: unknown): number {
-  return isF32(v) || Array.isArray(v) ? v.length : NaN;
+  return isF32(v) ? lengthOf(v) : Array.isArray(v) ? v.length : NaN;
 }
 
 /** Validate a TensorLike of any rank; flat data is 1-D. */
 export function anyTensor(name: string, v: unknown): Tensor {
   const s = declaredShape(v);
-  if (s) return toTensor(name, v, s.map(() => null));
-  return toTensor(name, v, [null]);
+  return ownTensor(name, v, s ? s.map(() => null) : [null]);
 }

@@ -1,6 +1,7 @@
 // Moving data across the JS/wasm boundary, and the argument checks shared by the public API.
 import { LSTMError, describe } from "./errors";
-import { isF32, isDim } from "./tensor";
+import { type Tensor, isDim, refuseResizable } from "./tensor";
+import { isF32, lengthOf, typedKind, setInto } from "./typed";
 
 /** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
 export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
@@ -13,12 +14,18 @@ export function checkKeys(name: string, o: unknown, allowed: readonly string[]):
   }
 }
 
+/** What `lengths` options accept: integers as a number[] or any typed array of numbers. */
+export type LengthsLike = readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array |
+  Int32Array | Uint32Array | Float32Array | Float64Array;
+
 /** lengths: B integers in [1, T]. */
 export function checkLengths(name: string, v: unknown, B: number, T: number, into?: Int32Array): Int32Array {
-  const ok = Array.isArray(v) || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Float64Array;
+  const kind = typedKind(v);
+  const ok = Array.isArray(v) || (kind !== undefined && kind !== "BigInt64Array" && kind !== "BigUint64Array");
   if (!ok) throw new LSTMError(name, `an array of ${B} integers in [1, ${T}]`, describe(v));
   const a = v as ArrayLike<unknown>;
-  if (a.length !== B) throw new LSTMError(name, `one length per batch element (${B})`, `${a.length} lengths`);
+  const len = kind === undefined ? a.length : lengthOf(v as ArrayBufferView);
+  if (len !== B) throw new LSTMError(name, `one length per batch element (${B})`, `${len} lengths`);
   // Each element is read once, validated and kept: what is used later is what was checked.
   const out = into && into.length >= B ? into : new Int32Array(B);
   for (let b = 0; b < B; b++) {
@@ -48,7 +55,7 @@ export function copyIn(heap: Float32Array, dst: number, data: Float32Array, T: n
 export function copyOut(heap: Float32Array, src: number, T: number, B: number, W: number, batchFirst: boolean,
   out: Float32Array = new Float32Array(T * B * W), view?: (ptr: number, n: number) => Float32Array): Float32Array {
   const at = src >>> 2;
-  if (!batchFirst) { out.set(view ? view(src, T * B * W) : heap.subarray(at, at + T * B * W)); return out; }
+  if (!batchFirst) { setInto(out, view ? view(src, T * B * W) : heap.subarray(at, at + T * B * W)); return out; }
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const s = at + (t * B + b) * W, d = (b * T + t) * W;
@@ -66,7 +73,7 @@ export function copyOut(heap: Float32Array, src: number, T: number, B: number, W
  */
 export function inputData(x: unknown, I: number, bf: boolean, seqLen: number | null, batch: number | null, dims: number[]): Float32Array | null {
   if (isF32(x)) {
-    if (seqLen === null || batch === null || x.length !== seqLen * batch * I) return null;
+    if (seqLen === null || batch === null || lengthOf(x) !== seqLen * batch * I) return null;
     dims[0] = seqLen; dims[1] = batch;
     return x;
   }
@@ -76,14 +83,14 @@ export function inputData(x: unknown, I: number, bf: boolean, seqLen: number | n
   const a: unknown = s[0], b: unknown = s[1];
   if (!isDim(a) || !isDim(b) || s[2] !== I) return null;
   const T = bf ? b : a, B = bf ? a : b;
-  if ((seqLen !== null && T !== seqLen) || (batch !== null && B !== batch) || data.length !== a * b * I) return null;
+  if ((seqLen !== null && T !== seqLen) || (batch !== null && B !== batch) || lengthOf(data) !== a * b * I) return null;
   dims[0] = T; dims[1] = B;
   return data;
 }
 
 /** Like dataOf, but a flat Float32Array of the right length is also taken (h0, dy and the like). */
 export function dataOrFlat(t: unknown, d0: number, d1: number, d2: number): Float32Array | null {
-  return isF32(t) ? (t.length === d0 * d1 * d2 ? t : null) : dataOf(t, d0, d1, d2);
+  return isF32(t) ? (lengthOf(t) === d0 * d1 * d2 ? t : null) : dataOf(t, d0, d1, d2);
 }
 
 /** `rows` rows of `width` floats starting at byte pointer src, `stride` floats apart, packed. */
@@ -99,7 +106,8 @@ export function checkOut(name: string, t: unknown, shape: readonly number[]): vo
   const n = shape.reduce((a, b) => a * b, 1);
   const o = t !== null && typeof t === "object" ? (t as { data?: unknown; shape?: unknown }) : null;
   const data = o?.data, s = o?.shape;
-  const ok = isF32(data) && data.length === n && Array.isArray(s) && s.length === shape.length && shape.every((d, i) => s[i] === d);
+  refuseResizable(`${name}.data`, data);
+  const ok = isF32(data) && lengthOf(data) === n && Array.isArray(s) && s.length === shape.length && shape.every((d, i) => s[i] === d);
   if (!ok) throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
 }
 
@@ -113,7 +121,7 @@ export function dataOf(t: unknown, d0: number, d1: number, d2 = -1): Float32Arra
   if (!isF32(data) || !Array.isArray(s)) return null;
   const rank = d2 < 0 ? 2 : 3, n = d0 * d1 * (d2 < 0 ? 1 : d2);
   if (s.length !== rank || s[0] !== d0 || s[1] !== d1 || (rank === 3 && s[2] !== d2)) return null;
-  return data.length === n ? data : null;
+  return lengthOf(data) === n ? data : null;
 }
 
 /** An optional `out` tensor's data: null when absent, else dataOf's answer or an LSTMError naming it. */
@@ -128,18 +136,17 @@ export function refuse(name: string, t: unknown, shape: readonly number[]): neve
   throw new LSTMError(name, `a { data: Float32Array, shape: [${shape.join(",")}] } tensor`, describe(t));
 }
 
-/** A result tensor read from byte pointer src: written into `out` when given, else fresh. */
-export function emit(heap: Float32Array, src: number, shape: number[], out?: { data: Float32Array; shape: number[] }) {
-  const at = src >>> 2;
-  if (!out) return { data: heap.slice(at, at + shape.reduce((a, b) => a * b, 1)), shape };
-  const d = out.data;
-  for (let i = 0; i < d.length; i++) d[i] = heap[at + i];
+/** A result tensor read from byte pointer src: into `od` (the validated data of `out`) when given, else fresh. */
+export function emit(heap: Float32Array, src: number, shape: number[], out?: Tensor, od?: Float32Array | null): Tensor {
+  const at = src >>> 2, n = shape.reduce((a, b) => a * b, 1);
+  if (!out || !od) return { data: heap.slice(at, at + n), shape };
+  setInto(od, heap.subarray(at, at + n));
   return out;
 }
 
 /** With checkFinite on: the first NaN or ±Infinity in a tensor, named. */
-export function finite(name: string, data: ArrayLike<number>): void {
-  for (let i = 0; i < data.length; i++) {
+export function finite(name: string, data: Float32Array): void {
+  for (let i = 0, n = lengthOf(data); i < n; i++) {
     if (!Number.isFinite(data[i])) throw new LSTMError(name, "finite values (checkFinite is on)", `${data[i]} at flat index ${i}`);
   }
 }

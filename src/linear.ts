@@ -1,12 +1,16 @@
-import { LSTMError, checkInt } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { LSTMError, checkInt, checkBool } from "./errors";
+import { type Tensor, type TensorLike, toTensor, intact } from "./tensor";
 import { backend } from "./wasm/backend";
 import { Workspace } from "./wasm/workspace";
 import { type ParamEntry, panelSize, alignFloats } from "./layout";
 import { ParamBlock } from "./params";
 import { seededRandom } from "./rng";
-import { checkKeys, checkOut, emit } from "./io";
-import { type ParamTarget, cachedTarget } from "./optim";
+import { checkKeys, outData, emit } from "./io";
+import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
+import { Brand } from "./brand";
+
+/** @internal Every Linear the constructor made. */
+export const LINEARS = new Brand("linear", "a Linear made with new Linear(…)");
 
 /** Options of {@link Linear}; names follow torch.nn.Linear. */
 export interface LinearOptions {
@@ -48,6 +52,8 @@ export class Linear {
     this.ws = new Workspace(be, "linear buffers");
     // backwardPtr's scratch, reserved now: allocating it mid-batch could grow memory under a caller's view.
     this.ws.plan({ wt: panelSize(In, O) });
+    LINEARS.add(this);
+    registerTrainable(this, () => this.target);
   }
 
   /** @internal Byte pointers of W (panels) and b. */
@@ -77,18 +83,21 @@ export class Linear {
    * @throws LSTMError on a bad shape.
    */
   forward(x: TensorLike, opts: { train?: boolean; out?: Tensor } = {}): Tensor {
-    this.live();
+    Linear.live(this);
     checkKeys("options", opts, ["train", "out"]);
     const { inputSize: In, outputSize: O } = this.config;
     const xt = toTensor("x", x, [null, In]);
     const R = xt.shape[0];
-    checkOut("options.out", opts.out, [R, O]);
+    const out = opts.out, od = outData("options.out", out, R, O);
+    const train = checkBool("options.train", opts.train ?? false);
+    intact("x", xt.data, R * In); // every caller value is read: nothing can change them from here on
+    if (od) intact("options.out", od, R * O);
     const p = this.ws.plan({ wt: panelSize(In, O), x: R * In, y: R * O, dx: R * In }); // as backward's, so x survives
     const heap = this.blk.be.f32;
     heap.set(xt.data, p.x >>> 2);
     this.forwardPtr(p.y, p.x, In, R);
-    this.cached = opts.train ? { R, x: p.x } : null;
-    return emit(heap, p.y, [R, O], opts.out);
+    this.cached = train ? { R, x: p.x } : null;
+    return emit(heap, p.y, [R, O], out, od);
   }
 
   /**
@@ -97,7 +106,7 @@ export class Linear {
    * @throws LSTMError without a training forward or on a bad shape.
    */
   backward(dy: TensorLike): Tensor {
-    this.live();
+    Linear.live(this);
     const c = this.cached;
     if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
     const { inputSize: In, outputSize: O } = this.config;
@@ -110,15 +119,16 @@ export class Linear {
   }
 
   /** { weight [O,In], bias [O] }, fresh copies. */
-  stateDict(): Record<string, Tensor> { this.live(); return this.blk.read(); }
+  stateDict(): Record<string, Tensor> { Linear.live(this); return this.blk.read(); }
   /** The accumulated gradients, named as stateDict(). */
-  grads(): Record<string, Tensor> { this.live(); return this.blk.read(true); }
+  grads(): Record<string, Tensor> { Linear.live(this); return this.blk.read(true); }
   /** Replace weight and bias; validated before anything is written. */
-  loadStateDict(dict: Record<string, TensorLike>): void { this.live(); this.blk.load(dict); this.cached = null; }
-  zeroGrad(): void { this.live(); this.blk.zeroGrad(); }
+  loadStateDict(dict: Record<string, TensorLike>): void { Linear.live(this); this.blk.load(dict); this.cached = null; }
+  zeroGrad(): void { Linear.live(this); this.blk.zeroGrad(); }
 
   /** Free the layer's wasm memory; a second call is harmless. */
   dispose(): void {
+    LINEARS.check(this);
     if (this.disposed) return;
     this.disposed = true;
     this.ws.free();
@@ -127,11 +137,11 @@ export class Linear {
   }
 
   /** @internal */
-  get isDisposed(): boolean { return this.disposed; }
+  get isDisposed(): boolean { LINEARS.check(this); return this.disposed; }
 
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
-    this.live();
+    Linear.live(this);
     const b = this.blk;
     return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
   }
@@ -139,8 +149,10 @@ export class Linear {
   private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
   private disposeHooks: (() => void)[] = [];
 
-  private live(): void {
-    if (this.disposed) throw new LSTMError("linear", "a layer that has not been disposed", "a disposed layer");
+  // Static, so a method called on another object cannot pick up that object's own `live`.
+  private static live(m: Linear): void {
+    LINEARS.check(m);
+    if (m.disposed) throw new LSTMError("linear", "a layer that has not been disposed", "a disposed layer");
   }
 }
 

@@ -1,16 +1,21 @@
 import { LSTMError, describe, checkInt, checkBool } from "./errors";
-import { type Tensor, type TensorLike, toTensor, isF32 } from "./tensor";
+import { type Tensor, type TensorLike, toTensor, isF32, intact } from "./tensor";
+import { lengthOf, setInto } from "./typed";
 import { backend } from "./wasm/backend";
 import { MAX_BYTES } from "./wasm/arena";
 import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
 import { Engine } from "./engine";
 import { clipBlock } from "./clip";
-import { type ParamTarget, cachedTarget } from "./optim";
+import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
+import { Brand } from "./brand";
+
+/** @internal Every LSTM the constructor made. */
+export const LSTMS = new Brand("lstm", "an LSTM made with new LSTM(…)");
 import { seededRandom } from "./rng";
 import { lstmInit, type InitScheme } from "./init";
 import { checkStateDict } from "./statedict";
-import { checkKeys, checkLengths, copyIn, copyOut, finite, dataOf, dataOrFlat, inputData, outData, refuse } from "./io";
+import { type LengthsLike, checkKeys, checkLengths, copyIn, copyOut, finite, dataOf, dataOrFlat, inputData, outData, refuse } from "./io";
 
 /** Constructor options of {@link LSTM}; the names follow torch.nn.LSTM. */
 export interface LSTMOptions {
@@ -52,7 +57,7 @@ export interface ForwardOptions {
   /** [L*D,B,H] initial c; zeros when omitted. */
   c0?: TensorLike;
   /** Valid steps per batch element, each in [1,T], any order (PyTorch packed-sequence semantics). */
-  lengths?: ArrayLike<number>;
+  lengths?: LengthsLike;
   /** Keep what backward() needs. */
   train?: boolean;
   /** Also return every gate's activations. */
@@ -147,6 +152,8 @@ export class LSTM {
       this.e.free();
       throw err;
     }
+    LSTMS.add(this);
+    registerTrainable(this, () => this.target);
   }
 
   /**
@@ -171,12 +178,13 @@ export class LSTM {
 
   /** The backend (build) this model runs on. */
   get backend(): string {
+    LSTMS.check(this);
     return this.e.be.name;
   }
 
   /** @internal The kernels' side of the model, for Sequential and the optimizers. */
   get engine(): Engine {
-    this.live();
+    LSTM.live(this);
     return this.e;
   }
 
@@ -191,6 +199,7 @@ export class LSTM {
 
   /** @internal */
   get isDisposed(): boolean {
+    LSTMS.check(this);
     return this.disposed;
   }
 
@@ -202,7 +211,7 @@ export class LSTM {
    * @throws LSTMError on bad shapes, lengths or options; the model stays usable.
    */
   forward(x: TensorLike, opts: ForwardOptions = NO_OPTIONS): ForwardResult {
-    this.live();
+    LSTM.live(this);
     checkKeys("options", opts, FORWARD_KEYS);
     const { H, D, Hout, L, I } = this.e.d;
     const bf = this.config.batchFirst, LD = L * D, W = D * Hout;
@@ -236,6 +245,13 @@ export class LSTM {
     const yd = outData("options.out.y", oy, bf ? B : T, bf ? T : B, W);
     const hnd = outData("options.out.hn", ohn, LD, B, Hout);
     const cnd = outData("options.out.cn", ocn, LD, B, H);
+    // Every caller value has been read; a getter among them may have detached an array checked before it.
+    intact("x", xd, T * B * I);
+    if (h0) intact("options.h0", h0, LD * B * Hout);
+    if (c0) intact("options.c0", c0, LD * B * H);
+    if (yd) intact("options.out.y", yd, T * B * W);
+    if (hnd) intact("options.out.hn", hnd, LD * B * Hout);
+    if (cnd) intact("options.out.cn", cnd, LD * B * H);
 
     const e = this.e;
     const p = train ? e.planTrain(T, B, lengths !== null) : e.planInfer(T, B, wantGates, lengths !== null);
@@ -253,8 +269,8 @@ export class LSTM {
     const top = e.run(p, T, B, train, gates);
     if (train) e.keep(T, B, p);
     const y = yd ? (copyOut(heap, top, T, B, W, bf, yd, e.viewFn), oy as Tensor) : { data: copyOut(heap, top, T, B, W, bf), shape: bf ? [B, T, W] : [T, B, W] };
-    const hn = hnd ? (hnd.set(e.view(p.h, LD * B * Hout)), ohn as Tensor) : { data: heap.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
-    const cn = cnd ? (cnd.set(e.view(p.c, LD * B * H)), ocn as Tensor) : { data: heap.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] };
+    const hn = hnd ? (setInto(hnd, e.view(p.h, LD * B * Hout)), ohn as Tensor) : { data: heap.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
+    const cn = cnd ? (setInto(cnd, e.view(p.c, LD * B * H)), ocn as Tensor) : { data: heap.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] };
     if (gates) return { y, hn, cn, gates };
     if (yd && hnd && cnd) return out as ForwardResult; // { y, hn, cn }, all filled: nothing to allocate
     return { y, hn, cn };
@@ -271,7 +287,7 @@ export class LSTM {
    * @throws LSTMError without a training forward, or on bad shapes.
    */
   backward(grads: BackwardOptions = NO_GRADS): BackwardResult {
-    this.live();
+    LSTM.live(this);
     checkKeys("gradients", grads, BACKWARD_KEYS);
     const e = this.e, c = e.cache;
     if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
@@ -292,6 +308,12 @@ export class LSTM {
     const dxd = outData("gradients.out.dx", odx, bf ? B : T, bf ? T : B, I);
     const dhd = outData("gradients.out.dh0", odh, LD, B, Hout);
     const dcd = outData("gradients.out.dc0", odc, LD, B, H);
+    if (dy) intact("gradients.dy", dy, TB * W);
+    if (dhn) intact("gradients.dhn", dhn, LD * B * Hout);
+    if (dcn) intact("gradients.dcn", dcn, LD * B * H);
+    if (dxd) intact("gradients.out.dx", dxd, TB * I);
+    if (dhd) intact("gradients.out.dh0", dhd, LD * B * Hout);
+    if (dcd) intact("gradients.out.dc0", dcd, LD * B * H);
 
     const q = e.planBackward(T, B);
     const heap = e.be.f32;
@@ -300,15 +322,15 @@ export class LSTM {
     if (dcn) heap.set(dcn, q.dc >>> 2); else heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + LD * B * H);
     e.backward(c, q);
     const dx = dxd ? (copyOut(heap, q.dx, T, B, I, bf, dxd, e.viewFn), odx as Tensor) : { data: copyOut(heap, q.dx, T, B, I, bf), shape: bf ? [B, T, I] : [T, B, I] };
-    const dh0 = dhd ? (dhd.set(e.view(q.dh, LD * B * Hout)), odh as Tensor) : { data: heap.slice(q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
-    const dc0 = dcd ? (dcd.set(e.view(q.dc, LD * B * H)), odc as Tensor) : { data: heap.slice(q.dc >>> 2, (q.dc >>> 2) + LD * B * H), shape: [LD, B, H] };
+    const dh0 = dhd ? (setInto(dhd, e.view(q.dh, LD * B * Hout)), odh as Tensor) : { data: heap.slice(q.dh >>> 2, (q.dh >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
+    const dc0 = dcd ? (setInto(dcd, e.view(q.dc, LD * B * H)), odc as Tensor) : { data: heap.slice(q.dc >>> 2, (q.dc >>> 2) + LD * B * H), shape: [LD, B, H] };
     if (dxd && dhd && dcd) return out as BackwardResult; // { dx, dh0, dc0 }, all filled
     return { dx, dh0, dc0 };
   }
 
   /** A zero state for {@link step}: h [L,B,Hout], c [L,B,H]. */
   initialState(batch: number): LSTMState {
-    this.live();
+    LSTM.live(this);
     const { H, D, Hout, L } = this.e.d;
     const B = checkInt("batch", batch);
     const need = 4 * L * D * B * (H + Hout);
@@ -324,7 +346,7 @@ export class LSTM {
    * @throws LSTMError for a bidirectional model (a step cannot see the future) or bad shapes.
    */
   step(xt: TensorLike, state: LSTMState, out?: Tensor): Tensor {
-    this.live();
+    LSTM.live(this);
     if (this.config.bidirectional || this.config.reverse) {
       throw new LSTMError("step", "a forward-running model (a step cannot see later inputs)", this.config.reverse ? "a reverse model" : "a bidirectional model");
     }
@@ -341,7 +363,10 @@ export class LSTM {
     const hd = dataOf(sh, L, B, Hout) ?? refuse("state.h", sh, [L, B, Hout]);
     const cd = dataOf(sc, L, B, H) ?? refuse("state.c", sc, [L, B, H]);
     const od = outData("out", out, B, Hout);
-    const x = isF32(xt) && xt.length === B * I ? xt : dataOf(xt, B, I) ?? toTensor("xt", xt, [B, I]).data;
+    const x = isF32(xt) && lengthOf(xt) === B * I ? xt : dataOf(xt, B, I) ?? toTensor("xt", xt, [B, I]).data;
+    intact("state.h", hd, L * B * Hout);
+    intact("state.c", cd, L * B * H);
+    if (od) intact("out", od, B * Hout);
     if (this.checkFinite) { finite("xt", x); finite("state.h", hd); finite("state.c", cd); }
     const e = this.e, p = e.planInfer(1, B, false, false);
     const heap = e.be.f32;
@@ -349,22 +374,22 @@ export class LSTM {
     heap.set(hd, p.h >>> 2);
     heap.set(cd, p.c >>> 2);
     const top = e.run(p, 1, B, false);
-    hd.set(e.view(p.h, L * B * Hout));
-    cd.set(e.view(p.c, L * B * H));
+    setInto(hd, e.view(p.h, L * B * Hout));
+    setInto(cd, e.view(p.c, L * B * H));
     const y = e.view(top, B * Hout);
-    if (od) { od.set(y); return out as Tensor; }
+    if (od) { setInto(od, y); return out as Tensor; }
     return { data: y.slice(), shape: [B, Hout] };
   }
 
   /** The parameters as fresh tensors, with torch.nn.LSTM's names and shapes. */
   stateDict(): Record<string, Tensor> {
-    this.live();
+    LSTM.live(this);
     return this.e.blk.read();
   }
 
   /** The accumulated gradients, with the names and shapes of stateDict(). */
   grads(): Record<string, Tensor> {
-    this.live();
+    LSTM.live(this);
     return this.e.blk.read(true);
   }
 
@@ -373,14 +398,14 @@ export class LSTM {
    * Everything is validated before anything is written, so a refused dict leaves the old weights.
    */
   loadStateDict(dict: Record<string, TensorLike>): void {
-    this.live();
+    LSTM.live(this);
     this.e.blk.load(dict, "stateDict", this.checkFinite);
     this.e.cache = null; // activations saved under the old weights must not meet the new ones in backward
   }
 
   /** Set every gradient to 0. */
   zeroGrad(): void {
-    this.live();
+    LSTM.live(this);
     this.e.blk.zeroGrad();
   }
 
@@ -389,20 +414,23 @@ export class LSTM {
    * @returns the norm before clipping.
    */
   clipGradNorm(maxNorm: number): number {
-    this.live();
+    LSTM.live(this);
     if (typeof maxNorm !== "number" || !(maxNorm >= 0)) throw new LSTMError("maxNorm", "a number >= 0", describe(maxNorm));
     return clipBlock(this.e.be, this.e.blk.grads, this.e.blk.total, maxNorm);
   }
 
   /** Free the model's wasm memory. Any later call throws LSTMError; a second dispose() is harmless. */
   dispose(): void {
+    LSTMS.check(this);
     if (this.disposed) return;
     this.disposed = true;
     this.e.free();
     for (const cb of this.disposeHooks.splice(0)) cb();
   }
 
-  private live(): void {
-    if (this.disposed) throw new LSTMError("lstm", "a model that has not been disposed", "a disposed model");
+  // Static, so a method called on another object cannot pick up that object's own `live`.
+  private static live(m: LSTM): void {
+    LSTMS.check(m);
+    if (m.disposed) throw new LSTMError("lstm", "a model that has not been disposed", "a disposed model");
   }
 }

@@ -3,6 +3,10 @@
 import { LSTMError, describe } from "./errors";
 import type { Backend } from "./wasm/backend";
 import { checkKeys } from "./io";
+import { Brand } from "./brand";
+
+/** What an optimizer steps: a Sequential, LSTM or Linear (checked at run time). */
+export type Trainable = object;
 
 /** What an optimizer updates: a model's parameter and gradient blocks (n floats each). @internal */
 export interface ParamTarget {
@@ -21,6 +25,21 @@ export function cachedTarget(prev: ParamTarget | null, be: Backend, params: numb
   return { be, params, grads, total, onDispose };
 }
 
+// The models an optimizer may update, recorded by their constructors: the block comes from the
+// model's own fields, never from a property a caller could forge to point a kernel anywhere.
+const trainables = new WeakMap<object, () => ParamTarget>();
+/** @internal Record a model; `get` returns its block and throws an LSTMError once it is disposed. */
+export function registerTrainable(model: object, get: () => ParamTarget): void {
+  trainables.set(model, get);
+}
+const OPTIMIZERS = new Brand("optimizer", "an optimizer made with new SGD(…), new Adam(…) or new AdamW(…)");
+
+/** @internal `opt` reserved for a fit on `model` (see Optimizer.claim), or an LSTMError. */
+export function claimOptimizer(opt: unknown, model: object): () => void {
+  OPTIMIZERS.check(opt, "options.optimizer");
+  return (opt as SGD | Adam).claim(model);
+}
+
 function num(name: string, v: unknown, lo: number, hi = Infinity, loOpen = false): number {
   const ok = typeof v === "number" && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
   if (!ok) throw new LSTMError(name, `a finite number ${loOpen ? ">" : ">="} ${lo}${hi < Infinity ? ` and <= ${hi}` : ""}`, describe(v));
@@ -35,17 +54,32 @@ abstract class Optimizer {
   protected state: number[] = [];
   /** Updates taken since the state was (re)created. */
   steps = 0;
+  private rate = 0;
+
+  constructor() {
+    OPTIMIZERS.add(this);
+  }
+
+  /** The learning rate. Writable, e.g. between epochs for a schedule; refused unless finite and > 0. */
+  get lr(): number {
+    return this.rate;
+  }
+  set lr(v: number) {
+    this.rate = num("lr", v, 0, Infinity, true);
+  }
 
   /**
    * Apply one update from the model's current gradients (a Sequential, LSTM or Linear).
    * The moments live in the model's wasm memory; using the optimizer on another model starts them afresh.
    */
-  step(model: { readonly target: ParamTarget }): void {
-    if (model === null || typeof model !== "object" || !("target" in model)) {
-      throw new LSTMError("model", "a Sequential, LSTM or Linear", describe(model));
+  step(model: Trainable): void {
+    OPTIMIZERS.check(this);
+    const get = typeof model === "object" && model !== null ? trainables.get(model) : undefined;
+    if (!get) throw new LSTMError("model", "a Sequential, LSTM or Linear made by this library", describe(model));
+    if (this.fit !== null && this.fit !== model) {
+      throw new LSTMError("model", "the model whose fit() is using this optimizer", "another model (one optimizer's moments belong to one model)");
     }
-    const t = model.target; // throws an LSTMError for a disposed model
-    if (t === null || typeof t !== "object" || typeof t.onDispose !== "function") throw new LSTMError("model", "a Sequential, LSTM or Linear", describe(model));
+    const t = get(); // throws an LSTMError for a disposed model
     const same = this.owner === model && this.target?.params === t.params && this.target.be === t.be && this.target.total === t.total;
     if (!same) {
       this.bind(t);
@@ -54,6 +88,18 @@ abstract class Optimizer {
     }
     this.steps++;
     this.update(t);
+  }
+
+  // The model whose running fit() uses this optimizer: another fit, or a step on another model,
+  // would switch the moments to that model and back, silently training both wrongly.
+  private fit: object | null = null;
+  /** @internal Reserve the optimizer for a fit on `model`; returns the release function. */
+  claim(model: object): () => void {
+    if (this.fit !== null) {
+      throw new LSTMError("options.optimizer", "an optimizer no running fit() is using", this.fit === model ? "the optimizer of this model's running fit" : "an optimizer in use by another model's running fit()");
+    }
+    this.fit = model;
+    return () => { this.fit = null; };
   }
 
   private bind(t: ParamTarget): void {
@@ -70,6 +116,7 @@ abstract class Optimizer {
 
   /** Forget the moments (the next step starts afresh) and free their memory. */
   dispose(): void {
+    OPTIMIZERS.check(this);
     if (this.target) for (const p of this.state) this.target.be.arena.release(p);
     this.state = [];
     this.target = null;
@@ -87,7 +134,7 @@ export interface SGDOptions { lr: number; momentum?: number; dampening?: number;
  * @example new SGD({ lr: 0.1, momentum: 0.9, nesterov: true })
  */
 export class SGD extends Optimizer {
-  readonly lr: number; readonly momentum: number; readonly dampening: number; readonly nesterov: boolean; readonly weightDecay: number;
+  readonly momentum: number; readonly dampening: number; readonly nesterov: boolean; readonly weightDecay: number;
   constructor(opts: SGDOptions) {
     super();
     checkKeys("options", opts, ["lr", "momentum", "dampening", "nesterov", "weightDecay"]);
@@ -115,7 +162,7 @@ export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: numb
  * @example new Adam({ lr: 1e-3 })
  */
 export class Adam extends Optimizer {
-  readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number;
+  readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number;
   protected readonly decoupled: boolean = false;
   constructor(opts: AdamOptions = {}, defaultDecay = 0) {
     super();

@@ -1,7 +1,7 @@
 // A layer's parameters and their gradients: two blocks of wasm memory with one layout (see
 // layout.ts), converted to and from PyTorch's names, shapes and orientation at this boundary only.
 import { LSTMError, describe } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { type Tensor, type TensorLike, toTensor, intact } from "./tensor";
 import type { Backend } from "./wasm/backend";
 import { type ParamEntry, writeEntry, readEntry } from "./layout";
 import { finite } from "./io";
@@ -52,6 +52,8 @@ export class ParamBlock {
       if (checkFinite) finite(`${what}["${e.name}"]`, data);
       return data;
     });
+    // A later key's getter may have detached an earlier tensor: check them all before writing any.
+    this.entries.forEach((e, i) => intact(`${what}["${e.name}"]`, values[i], e.size));
     const heap = this.be.f32;
     this.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));
   }

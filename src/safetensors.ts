@@ -10,7 +10,8 @@
 // tensors to tile the buffer exactly: gaps, overlaps and trailing bytes are refused.
 import { LSTMError, describe } from "./errors";
 import { parseStrictJson, type Json, type JsonObject } from "./json";
-import { type Tensor, toTensor, isF32 } from "./tensor";
+import { type Tensor, toTensor, isF32, intact, refuseResizable } from "./tensor";
+import { typedKind, lengthOf, isArrayBuffer, resizableBuffer, bytesOf } from "./typed";
 
 /** A safetensors file's contents: float32 tensors and the string metadata (empty when absent). */
 export interface SafetensorsContents {
@@ -51,20 +52,24 @@ export function writeSafetensors(tensors: Record<string, Tensor | Float32Array>,
   names.sort(byCodePoint);
   const parts: string[] = [];
   if (metadata !== undefined) parts.push(`"${METADATA}":${metadataJson(metadata)}`);
-  const list: Float32Array[] = [];
+  const list: Float32Array[] = [], lens: number[] = [];
   let offset = 0;
   for (const name of names) {
     const v: unknown = tensors[name];
     const what = `tensors["${name}"]`;
     let t: Tensor;
-    if (isF32(v)) t = { data: v, shape: [v.length] };
+    refuseResizable(what, v);
+    if (isF32(v)) t = { data: v, shape: [lengthOf(v)] };
     else if (v !== null && typeof v === "object" && Array.isArray((v as Tensor).shape)) t = toTensor(what, v, (v as Tensor).shape.map(() => null));
     else throw new LSTMError(what, "a { data: Float32Array, shape } tensor or a Float32Array", describe(v));
-    const end = offset + 4 * t.data.length;
+    const end = offset + 4 * lengthOf(t.data);
     parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${end}]}`);
     list.push(t.data);
+    lens.push(lengthOf(t.data));
     offset = end;
   }
+  // A later tensor's getter may have detached an earlier one's buffer.
+  list.forEach((d, i) => intact(`tensors["${names[i]}"]`, d, lens[i]));
   const json = new TextEncoder().encode(`{${parts.join(",")}}`);
   const N = Math.ceil(json.length / 8) * 8; // spaces up to the next multiple of 8, as the reference pads
   const out = new Uint8Array(8 + N + offset);
@@ -74,11 +79,11 @@ export function writeSafetensors(tensors: Record<string, Tensor | Float32Array>,
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + N);
   let at = 8 + N;
-  for (const data of list) {
-    if (LE) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    else for (let k = 0; k < data.length; k++) view.setFloat32(at + 4 * k, data[k], true);
-    at += data.byteLength;
-  }
+  list.forEach((data, i) => {
+    if (LE) out.set(bytesOf(data), at);
+    else for (let k = 0; k < lens[i]; k++) view.setFloat32(at + 4 * k, data[k], true);
+    at += 4 * lens[i];
+  });
   return out;
 }
 
@@ -113,8 +118,12 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string,
  * const { tensors, metadata } = readSafetensorsWithMetadata(new Uint8Array(await file.arrayBuffer()));
  */
 export function readSafetensorsWithMetadata(bytes: Uint8Array | ArrayBuffer): SafetensorsContents {
-  const u8 = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : null;
-  if (!u8) throw new LSTMError("bytes", "a Uint8Array or ArrayBuffer holding a safetensors file", describe(bytes));
+  // The engine's own accessors say what `bytes` is and how long (see typed.ts); a resizable buffer is
+  // copied, so the file cannot change while it is read.
+  const kind = typedKind(bytes);
+  const src = kind === "Uint8Array" ? (bytes as Uint8Array) : isArrayBuffer(bytes) ? new Uint8Array(bytes) : null;
+  if (!src) throw new LSTMError("bytes", "a Uint8Array or ArrayBuffer holding a safetensors file", describe(bytes));
+  const u8 = resizableBuffer(src) ? new Uint8Array(src) : bytesOf(src);
   if (u8.length < 8) throw new LSTMError("bytes", "at least 8 bytes (the header length)", `${u8.length} bytes`);
   const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const lo = view.getUint32(0, true), hi = view.getUint32(4, true);

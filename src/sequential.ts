@@ -1,13 +1,15 @@
 import { LSTMError, describe, checkInt, checkBool } from "./errors";
 import { type Tensor, type TensorLike, toTensor } from "./tensor";
-import { LSTM } from "./lstm";
-import { Linear } from "./linear";
+import { LSTM, LSTMS } from "./lstm";
+import { Linear, LINEARS } from "./linear";
+import { Brand } from "./brand";
+import { typedKind } from "./typed";
 import type { Engine } from "./engine";
 import { checkStateDict } from "./statedict";
 import { Workspace } from "./wasm/workspace";
 import type { Backend } from "./wasm/backend";
-import { checkKeys, checkLengths, finite } from "./io";
-import { SGD, Adam, type ParamTarget, cachedTarget } from "./optim";
+import { type LengthsLike, checkKeys, checkLengths, finite } from "./io";
+import { SGD, Adam, type ParamTarget, cachedTarget, claimOptimizer, registerTrainable } from "./optim";
 import { seededRandom } from "./rng";
 import { clipBlock } from "./clip";
 import { writeSafetensors, readSafetensorsWithMetadata } from "./safetensors";
@@ -40,7 +42,7 @@ export interface FitOptions {
   validationSplit?: number;
   seed?: number;
   /** Valid steps per sample, [N]. */
-  lengths?: ArrayLike<number>;
+  lengths?: LengthsLike;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs: { epoch: number; loss: number }) => void | Promise<void>;
 }
@@ -50,6 +52,8 @@ export interface History { loss: number[]; valLoss: number[] }
 type Targets = { kind: "mse"; data: Float32Array } | { kind: "ce"; data: Int32Array };
 
 const FIT_KEYS = ["epochs", "batchSize", "loss", "optimizer", "clipNorm", "shuffle", "validationSplit", "seed", "lengths", "onEpochEnd", "onBatchEnd"];
+
+const MODELS = new Brand("model", "a Sequential made with new Sequential(…) or Sequential.load(…)");
 
 /** Hand control back to the event loop (a page repaints, a worker gets its messages). */
 const yieldNow = (): Promise<void> => new Promise((r) => (typeof setImmediate === "function" ? setImmediate(r) : setTimeout(r, 0)));
@@ -79,7 +83,7 @@ export class Sequential {
    * @throws LSTMError on another arrangement, disposed or already-used layers, or mismatched sizes.
    */
   constructor(layers: [LSTM, Linear], opts: SequentialOptions = {}) {
-    if (!Array.isArray(layers) || layers.length !== 2 || !(layers[0] instanceof LSTM) || !(layers[1] instanceof Linear)) {
+    if (!Array.isArray(layers) || layers.length !== 2 || !LSTMS.has(layers[0]) || !LINEARS.has(layers[1])) {
       throw new LSTMError("layers", "[LSTM, Linear]", describe(layers));
     }
     checkKeys("options", opts, ["returnSequences"]);
@@ -106,11 +110,13 @@ export class Sequential {
     e.moveTo(this.params, this.grads);
     head.blk.moveTo(this.params + 4 * a, this.grads + 4 * a);
     this.ws = new Workspace(this.be, "model buffers");
+    MODELS.add(this);
+    registerTrainable(this, () => this.target);
   }
 
   /** @internal The block optimizers update. */
   get target(): ParamTarget {
-    this.live();
+    Sequential.live(this);
     return (this.tgt = cachedTarget(this.tgt, this.be, this.params, this.grads, this.total, this.onDispose));
   }
   private tgt: ParamTarget | null = null;
@@ -121,8 +127,8 @@ export class Sequential {
    * Outputs of the head: [N,O] (or [N,T,O] with returnSequences); logits for cross-entropy.
    * @param x [N,T,I] batch-first. @param opts.lengths valid steps per sample.
    */
-  predict(x: TensorLike, opts: { lengths?: ArrayLike<number>; batchSize?: number } = {}): Tensor {
-    this.live();
+  predict(x: TensorLike, opts: { lengths?: LengthsLike; batchSize?: number } = {}): Tensor {
+    Sequential.live(this);
     checkKeys("options", opts, ["lengths", "batchSize"]);
     const { X, N, T } = this.inputs(x);
     const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
@@ -152,19 +158,18 @@ export class Sequential {
    *   from before that batch are kept.
    */
   async fit(x: TensorLike, y: unknown, opts: FitOptions): Promise<History> {
-    this.live();
+    Sequential.live(this);
     checkKeys("options", opts, FIT_KEYS);
     if (this.fitting) throw new LSTMError("fit", "one fit at a time per model", "a call while another fit is running");
     const { X, N, T } = this.inputs(x);
     const loss = opts.loss ?? "mse";
     if (loss !== "mse" && loss !== "crossEntropy") throw new LSTMError("options.loss", "'mse' or 'crossEntropy'", describe(loss));
     const Y = this.targets(y, loss, N, T);
-    if (this.lstm.checkFinite) finite("y", Y.data);
+    if (this.lstm.checkFinite && Y.kind === "mse") finite("y", Y.data);
     const lens = opts.lengths === undefined ? null : checkLengths("options.lengths", opts.lengths, N, T);
     const epochs = checkInt("options.epochs", opts.epochs ?? 1);
     const batchSize = checkInt("options.batchSize", opts.batchSize ?? 32);
     const opt = opts.optimizer;
-    if (!(opt instanceof SGD) && !(opt instanceof Adam)) throw new LSTMError("options.optimizer", "an SGD, Adam or AdamW", describe(opt));
     const clip = opts.clipNorm;
     if (clip !== undefined && !(typeof clip === "number" && clip > 0)) throw new LSTMError("options.clipNorm", "a number > 0", describe(clip));
     const shuffle = checkBool("options.shuffle", opts.shuffle ?? true);
@@ -173,12 +178,13 @@ export class Sequential {
     const nVal = Math.floor(N * split), nTrain = N - nVal;
     if (nTrain < 1) throw new LSTMError("options.validationSplit", `a split that leaves training samples out of ${N}`, describe(split));
     const rand = seededRandom(opts.seed === undefined ? 0 : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1));
-    for (const k of ["onEpochEnd", "onBatchEnd"] as const) {
-      if (opts[k] !== undefined && typeof opts[k] !== "function") throw new LSTMError(`options.${k}`, "a function", describe(opts[k]));
-    }
+    const onEpochEnd = opts.onEpochEnd, onBatchEnd = opts.onBatchEnd; // read once: a getter cannot swap them later
+    if (onEpochEnd !== undefined && typeof onEpochEnd !== "function") throw new LSTMError("options.onEpochEnd", "a function", describe(onEpochEnd));
+    if (onBatchEnd !== undefined && typeof onBatchEnd !== "function") throw new LSTMError("options.onBatchEnd", "a function", describe(onBatchEnd));
 
     const idx = Int32Array.from({ length: N }, (_, i) => i);
     const history: History = { loss: [], valLoss: [] };
+    const release = claimOptimizer(opt, this); // the last check: nothing to undo after it
     this.fitting = true;
     try {
       let lastYield = performance.now();
@@ -187,12 +193,12 @@ export class Sequential {
         if (shuffle) for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); const s = idx[i]; idx[i] = idx[j]; idx[j] = s; }
         let sum = 0, weight = 0;
         for (let b0 = 0; b0 < nTrain; b0 += batchSize) {
-          this.live();
+          Sequential.live(this);
           const B = Math.min(batchSize, nTrain - b0);
           const l = this.trainBatch(X, T, lens, Y, idx, b0, B, opt, clip, epoch);
           sum += l * B;
           weight += B;
-          if (opts.onBatchEnd) await opts.onBatchEnd(batchNo++, { epoch, loss: l });
+          if (onBatchEnd) await onBatchEnd(batchNo++, { epoch, loss: l });
           if (performance.now() - lastYield > 8) { await yieldNow(); lastYield = performance.now(); }
         }
         const logs: EpochLogs = { loss: sum / weight };
@@ -201,12 +207,13 @@ export class Sequential {
           logs.valLoss = this.meanLoss(X, T, lens, Y, idx, nTrain, N, batchSize);
           history.valLoss.push(logs.valLoss);
         }
-        if (opts.onEpochEnd) await opts.onEpochEnd(epoch, logs);
+        if (onEpochEnd) await onEpochEnd(epoch, logs);
         await yieldNow();
         lastYield = performance.now();
       }
     } finally {
       this.fitting = false;
+      release();
     }
     return history;
   }
@@ -215,8 +222,8 @@ export class Sequential {
    * The mean loss over a data set, without training.
    * @param y as for fit. @returns the mean loss per sample.
    */
-  evaluate(x: TensorLike, y: unknown, opts: { loss?: LossName; lengths?: ArrayLike<number>; batchSize?: number } = {}): number {
-    this.live();
+  evaluate(x: TensorLike, y: unknown, opts: { loss?: LossName; lengths?: LengthsLike; batchSize?: number } = {}): number {
+    Sequential.live(this);
     checkKeys("options", opts, ["loss", "lengths", "batchSize"]);
     const { X, N, T } = this.inputs(x);
     const loss = opts.loss ?? "mse";
@@ -335,14 +342,17 @@ export class Sequential {
     const xt = toTensor("x", x, [null, null, this.lstm.config.inputSize]);
     const [N, T] = xt.shape;
     if (N < 1 || T < 1) throw new LSTMError("x", "at least one sample and one time step", `shape [${xt.shape.join(",")}]`);
-    if (this.lstm.checkFinite) finite("x", xt.data);
-    return { X: xt.data, N, T };
+    // An owned copy: the caller's array may be detached or rewritten by a later getter or a fit callback.
+    const X = new Float32Array(xt.data); // not slice(): its species lookup runs caller code
+    if (this.lstm.checkFinite) finite("x", X);
+    return { X, N, T };
   }
 
   private targets(y: unknown, loss: LossName, N: number, T: number): Targets {
     const O = this.head.config.outputSize, rs = this.returnSequences;
-    if (loss === "mse") return { kind: "mse", data: toTensor("y", y as TensorLike, rs ? [N, T, O] : [N, O]).data };
-    const flat = y instanceof Int32Array ? Float32Array.from(y) : toTensor("y", y as TensorLike, rs ? [N, T] : [N]).data;
+    // Owned copies, as for x.
+    if (loss === "mse") return { kind: "mse", data: new Float32Array(toTensor("y", y as TensorLike, rs ? [N, T, O] : [N, O]).data) };
+    const flat = typedKind(y) === "Int32Array" ? new Float32Array(y as Int32Array) : toTensor("y", y as TensorLike, rs ? [N, T] : [N]).data;
     if (flat.length !== (rs ? N * T : N)) throw new LSTMError("y", `${rs ? N * T : N} class indices`, describe(y));
     const out = new Int32Array(flat.length);
     for (let i = 0; i < flat.length; i++) {
@@ -358,7 +368,7 @@ export class Sequential {
    * as torch.nn.Linear's under "head." (head.weight, head.bias), the configuration in `__metadata__`.
    */
   save(): Uint8Array {
-    this.live();
+    Sequential.live(this);
     const tensors: Record<string, Tensor> = { ...this.lstm.stateDict() };
     for (const [k, v] of Object.entries(this.head.stateDict())) tensors[HEAD_PREFIX + k] = v;
     const { inputSize, hiddenSize, numLayers, bidirectional, reverse, projSize, peephole } = this.lstm.config;
@@ -425,6 +435,7 @@ export class Sequential {
 
   /** Free the model's memory and its layers'. A second call is harmless. */
   dispose(): void {
+    MODELS.check(this);
     if (this.disposed) return;
     this.disposed = true;
     this.ws.free();
@@ -435,8 +446,10 @@ export class Sequential {
     for (const cb of this.disposeHooks.splice(0)) cb();
   }
 
-  private live(): void {
-    if (this.disposed) throw new LSTMError("model", "a model that has not been disposed", "a disposed model");
-    if (this.lstm.isDisposed || this.head.isDisposed) throw new LSTMError("model", "layers that have not been disposed", "a disposed layer");
+  // Static, so a method called on another object cannot pick up that object's own `live`.
+  private static live(m: Sequential): void {
+    MODELS.check(m);
+    if (m.disposed) throw new LSTMError("model", "a model that has not been disposed", "a disposed model");
+    if (m.lstm.isDisposed || m.head.isDisposed) throw new LSTMError("model", "layers that have not been disposed", "a disposed layer");
   }
 }

@@ -3,7 +3,7 @@
 // src/layout.ts): weight_ih_l{k}[_reverse] [4H,In], weight_hh_l{k} [4H,Hout], bias_ih/bias_hh [4H],
 // weight_hr_l{k} [Hout,H] with a projection, peephole_{i,f,o}_l{k} [H] with peepholes.
 import { LSTMError, describe } from "./errors";
-import { type Tensor, type TensorLike, toTensor } from "./tensor";
+import { type Tensor, type TensorLike, toTensor, ownTensor } from "./tensor";
 import { declaredShape, flatLength } from "./gates";
 
 /** What a state dict determines about its model (the options it cannot tell default to false/0). */
@@ -36,8 +36,8 @@ export function configFromStateDict(dict: Record<string, TensorLike>): StateDict
   return checkStateDict(dict).config;
 }
 
-/** The dict's configuration and its tensors validated against it (data may alias the caller's). */
-export function checkStateDict(dict: unknown, name = "stateDict"): { config: StateDictConfig; tensors: Record<string, Tensor> } {
+/** The dict's configuration and its tensors validated against it (data aliases the caller's unless `own`). */
+export function checkStateDict(dict: unknown, name = "stateDict", own = false): { config: StateDictConfig; tensors: Record<string, Tensor> } {
   if (dict === null || typeof dict !== "object" || Array.isArray(dict) || ArrayBuffer.isView(dict)) {
     throw new LSTMError(name, "an object of named tensors (torch.nn.LSTM names)", describe(dict));
   }
@@ -83,7 +83,7 @@ export function checkStateDict(dict: unknown, name = "stateDict"): { config: Sta
   const tensors: Record<string, Tensor> = {};
   for (const [k, shape] of paramShapes(config)) {
     if (!has(k)) missing(k, `a tensor of shape [${shape.join(",")}] (the dict's other keys imply it)`);
-    tensors[k] = toTensor(`${name}["${k}"]`, d[k], shape);
+    tensors[k] = (own ? ownTensor : toTensor)(`${name}["${k}"]`, d[k], shape);
   }
   return { config, tensors };
 }

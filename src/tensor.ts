@@ -1,4 +1,7 @@
 import { LSTMError, describe } from "./errors";
+import { isF32, lengthOf, typedKind } from "./typed";
+
+export { isF32 };
 
 /** A dense row-major float32 tensor. */
 export interface Tensor {
@@ -18,9 +21,21 @@ const MAX_DIM = 2 ** 31 - 1;
 /** Nested number arrays beyond this are refused before allocating: pass a Float32Array instead. */
 const MAX_NESTED = 2 ** 27;
 
-/** A real Float32Array: a Proxy passes instanceof but is not a typed array (ArrayBuffer.isView says so). */
-export function isF32(v: unknown): v is Float32Array {
-  return ArrayBuffer.isView(v) && v instanceof Float32Array;
+/** The LSTMError for a Float32Array whose buffer can change length (see typed.ts), else nothing. */
+export function refuseResizable(name: string, v: unknown): void {
+  if (typedKind(v) === "Float32Array" && !isF32(v)) {
+    throw new LSTMError(name, "a Float32Array over a fixed-length buffer (a resizable or growable one could change length during the call)", "a Float32Array over a resizable or growable buffer");
+  }
+}
+
+/**
+ * Refuse `data` if its length is no longer the `n` validated earlier in this call: a getter or
+ * callback run since then may have detached its buffer. Call it after the last read of caller
+ * values and before the first write into wasm memory, so nothing is half-written.
+ */
+export function intact(name: string, data: Float32Array, n: number): void {
+  const m = lengthOf(data);
+  if (m !== n) throw new LSTMError(name, `the ${n} values validated earlier in this call`, `${m} values: its buffer was detached during the call`);
 }
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** A size a shape may hold: an integer in [0, 2^31 − 1]. */
@@ -34,17 +49,19 @@ export const isDim = (d: unknown): d is number => typeof d === "number" && Numbe
  */
 export function toTensor(name: string, v: unknown, shape: readonly (number | null)[]): Tensor {
   const want = () => shapeStr(shape.map((d) => (d === null ? "?" : d)) as number[]);
+  refuseResizable(name, v);
   if (isF32(v) || (Array.isArray(v) && (v.length === 0 || typeof v[0] === "number"))) {
     if (shape.length !== 1 && shape.includes(null)) {
       throw new LSTMError(name, `a tensor with shape ${want()} (a flat array needs the sizes given as options)`, describe(v));
     }
-    const full = shape.map((d) => (d === null ? (v as ArrayLike<number>).length : d));
-    if ((v as ArrayLike<number>).length !== numel(full)) {
+    const len = isF32(v) ? lengthOf(v) : (v as number[]).length;
+    const full = shape.map((d) => (d === null ? len : d));
+    if (len !== numel(full)) {
       throw new LSTMError(name, `${numel(full)} values (shape ${shapeStr(full)})`, describe(v));
     }
     return { data: isF32(v) ? v : fromNumbers(name, v as number[]), shape: full };
   }
-  if (ArrayBuffer.isView(v)) throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
+  if (typedKind(v) !== undefined) throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
   if (Array.isArray(v)) {
     const got = nestedShape(name, v);
     checkShape(name, got, shape, want);
@@ -56,19 +73,29 @@ export function toTensor(name: string, v: unknown, shape: readonly (number | nul
   if (v !== null && typeof v === "object" && "data" in v && "shape" in v) {
     // Each property is read once: a getter must not hand validation one value and the copy another.
     const data: unknown = (v as { data: unknown }).data, rawShape: unknown = (v as { shape: unknown }).shape;
+    refuseResizable(`${name}.data`, data);
     if (!isF32(data)) throw new LSTMError(`${name}.data`, "a Float32Array", describe(data));
     const s = Array.isArray(rawShape) && rawShape.length <= 8 ? Array.from(rawShape as unknown[]) : null;
     if (!s || !s.every(isDim)) {
       throw new LSTMError(`${name}.shape`, `an array of at most 8 integers in [0, ${MAX_DIM}]`, describe(rawShape));
     }
     const dims = s as number[];
-    if (numel(dims) !== data.length) {
+    if (numel(dims) !== lengthOf(data)) {
       throw new LSTMError(name, `data of length ${numel(dims)} for shape ${shapeStr(dims)}`, describe(data));
     }
     checkShape(name, dims, shape, want);
     return { data, shape: dims };
   }
   throw new LSTMError(name, "a Float32Array, number[], nested arrays or a {data, shape} tensor", describe(v));
+}
+
+/**
+ * toTensor, with data the library owns: for code that computes in JS after reading further caller
+ * values (converters), whose getters could otherwise detach or rewrite an array validated earlier.
+ */
+export function ownTensor(name: string, v: unknown, shape: readonly (number | null)[]): Tensor {
+  const t = toTensor(name, v, shape);
+  return { data: new Float32Array(t.data), shape: t.shape }; // not slice(): its species lookup runs caller code
 }
 
 function checkShape(name: string, got: number[], shape: readonly (number | null)[], want: () => string) {

@@ -90,7 +90,7 @@ describe("clipping arguments", () => {
       [() => clipGradNorm([new Float64Array(2)] as any, 1), "tensors[0]"],
       [() => clipGradNorm({ w: [1, 2] } as any, 1), 'tensors["w"]'],
       [() => clipGradValue(ok, -0.5), "clipValue"],
-      [() => clipGradValue([{ data: [1], shape: [1] }] as any, 1), "tensors[0]"],
+      [() => clipGradValue([{ data: [1], shape: [1] }] as any, 1), "tensors[0].data"],
     ];
     for (const [fn, arg] of cases) {
       let err: unknown;

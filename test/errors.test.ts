@@ -203,7 +203,7 @@ describe("model misuse", () => {
     expectErr(() => clipGradValue(any([ok, [1, 2]]), 1), "tensors[1]", "an array of length 2");
     expectErr(() => clipGradValue(any([ok, null]), 1), "tensors[1]", "null");
     expectErr(() => clipGradValue(any({ a: ok, b: new Float64Array(2) }), 1), 'tensors["b"]', "Float64Array(2)");
-    expectErr(() => clipGradNorm(any([{ data: [1], shape: [1] }]), 1), "tensors[0]", "a tensor with shape");
+    expectErr(() => clipGradNorm(any([{ data: [1], shape: [1] }]), 1), "tensors[0].data", "an array of length 1");
     expectErr(() => clipGradValue(any(null), 1), "tensors", "null");
     expect(Array.from(ok)).toEqual([5, -5]); // a refused list is left alone
   });

@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { Linear, SGD, Adam, AdamW, LSTMError } from "../src/index";
 import { backend, type Backend } from "../src/wasm/backend";
+import { registerTrainable } from "../src/optim";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
 import { expectClose } from "./helpers/close";
@@ -70,7 +71,9 @@ function bareBlock(n: number): Model & { free(): void } {
   be.f32.fill(0, params >>> 2, (params >>> 2) + n);
   be.f32.fill(0, grads >>> 2, (grads >>> 2) + n);
   const target = { be, params, grads, total: n, onDispose: () => {} };
-  return { target, free: () => { be.arena.release(params); be.arena.release(grads); } };
+  const model = { target, free: () => { be.arena.release(params); be.arena.release(grads); } };
+  registerTrainable(model, () => target); // as a layer's constructor does: optimizers step only registered models
+  return model;
 }
 
 /** Gradients for a step: written straight into a bare block, or from a Linear's backward on random data. */
