@@ -92,7 +92,7 @@ async function unpackSparticuz({ entry, version }) {
 export async function findChromium() {
   const env = process.env.CHROMIUM_PATH;
   if (env) {
-    if (!existsSync(env)) throw new Error(`CHROMIUM_PATH=${env}: no such file`);
+    if (!existsSync(env)) throw new Error(`CHROMIUM_PATH=${env}: no such file (unset it to use the Chromium from the devDependencies)`);
     return { executablePath: env, args: FLAGS, source: "CHROMIUM_PATH" };
   }
   const pkg = sparticuzPackage();
