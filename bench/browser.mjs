@@ -1,18 +1,16 @@
-// lstm-wasm in a real browser: headless Chromium (Debian's, driven by playwright-core; nothing is
-// downloaded) opens bench/browser/page.html from a local server and times forward, training step and
+// lstm-wasm in a real browser: headless Chromium (scripts/chromium.mjs picks it, playwright-core drives
+// it; nothing is downloaded) opens bench/browser/page.html from a local server and times forward, training step and
 // streaming step on each build Chromium runs (relaxed SIMD is on by default there). Compared with
 // the same rows of the last Node run (results/latest.json) when it has them.
-//   npm run bench:browser [-- --quick]        CHROMIUM_PATH overrides /usr/bin/chromium
+//   npm run bench:browser [-- --quick]        CHROMIUM_PATH picks another Chromium
 // Writes results/browser.json; prints a table.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { startServer } from "../scripts/serve.mjs";
+import { launchChromium } from "../scripts/chromium.mjs";
 import { forwardFlops } from "./lib/data.mjs";
 
 const quick = process.argv.includes("--quick");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 if (!existsSync(new URL("../dist/index.js", import.meta.url))) { console.error("bench:browser: dist/index.js is missing; run npm run build"); process.exit(1); }
-if (!existsSync(CHROMIUM)) { console.error(`bench:browser: no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`); process.exit(1); }
 
 const WL = { S: { B: 1, T: 100, I: 32, H: 128 }, M: { B: 32, T: 100, I: 128, H: 256 }, L: { B: 64, T: 50, I: 512, H: 512 } };
 const cases = [
@@ -23,8 +21,15 @@ const cases = [
 const plan = { backends: ["relaxed-simd", "simd"], cases, budgetMs: quick ? 300 : 2000, minSamples: quick ? 3 : 7 };
 
 const root = new URL("..", import.meta.url).pathname;
+let launched;
+try {
+  launched = await launchChromium();
+} catch (err) {
+  console.error(`bench:browser: ${err.message}`);
+  process.exit(1);
+}
+const { browser, source } = launched;
 const server = await startServer({ root, port: 0 });
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"] });
 let out;
 try {
   const page = await browser.newPage();
@@ -32,7 +37,7 @@ try {
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(new URL("/bench/browser/page.html", server.origin).href);
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
-  process.stderr.write(`[bench:browser] ${browser.version()}: ${cases.length} cases × ${plan.backends.length} builds${quick ? " (quick)" : ""}\n`);
+  process.stderr.write(`[bench:browser] Chromium ${browser.version()} (${source}): ${cases.length} cases × ${plan.backends.length} builds${quick ? " (quick)" : ""}\n`);
   out = await page.evaluate((p) => window.runBench(p), plan);
   if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
 } finally {
@@ -48,7 +53,7 @@ const rows = out.results.filter((r) => !r.error).map((r) => {
   const ms = r.unit === "ms" ? r.median : r.median / 1000;
   return { ...r, gflops: flops(r, r.mode) / (ms * 1e6), node: n ? n.median : null, vsNode: n ? r.median / n.median : null };
 });
-const result = { date: new Date().toISOString(), browser: browser.version(), userAgent: out.userAgent, quick, plan: { budgetMs: plan.budgetMs, minSamples: plan.minSamples }, errors: out.results.filter((r) => r.error), rows };
+const result = { date: new Date().toISOString(), browser: browser.version(), browserSource: source, userAgent: out.userAgent, quick, plan: { budgetMs: plan.budgetMs, minSamples: plan.minSamples }, errors: out.results.filter((r) => r.error), rows };
 writeFileSync(new URL("./results/browser.json", import.meta.url), JSON.stringify(result, null, 2) + "\n");
 
 const f = (v) => (v === null ? "—" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));

@@ -1,7 +1,9 @@
 // A small static server for the browser demo (`npm run demo`): serves the repository root read-only.
-//   node scripts/serve.mjs [--port 8080] [--csp] [--root DIR] [--host H] [--log]   (PORT env works too)
+//   node scripts/serve.mjs [--port 8080] [--csp] [--isolate] [--root DIR] [--host H] [--log]   (PORT env works too)
 // Listens on 127.0.0.1 unless --host says otherwise. `--csp` sends Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval' on every response.
-// Tests: `const { url, close } = await startServer({ root, port: 0, csp: true })`.
+// `--isolate` sends Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, which make
+// pages cross-origin isolated (crossOriginIsolated, SharedArrayBuffer: what wasm threads need).
+// Tests: `const { url, close } = await startServer({ root, port: 0, csp: true, isolate: true })`.
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
 import { stat, realpath } from "node:fs/promises";
@@ -9,6 +11,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const CSP = "script-src 'self' 'wasm-unsafe-eval'";
+export const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 export const DEMO_PATH = "/examples/browser/";
 const MIME = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
@@ -20,7 +23,7 @@ const defaultRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const inside = (root, p) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /** Starts the server; resolves to { url (the demo's), origin, port, close() }. port 0 = any free port. */
-export async function startServer({ root = defaultRoot, port = 8080, csp = false, host = "127.0.0.1", log = false } = {}) {
+export async function startServer({ root = defaultRoot, port = 8080, csp = false, isolate = false, host = "127.0.0.1", log = false } = {}) {
   const base = await realpath(resolve(root));
   const server = createServer(async (req, res) => {
     const send = (code, text, extra = {}) => {
@@ -28,6 +31,7 @@ export async function startServer({ root = defaultRoot, port = 8080, csp = false
       res.end(req.method === "HEAD" ? undefined : text + "\n");
     };
     if (csp) res.setHeader("Content-Security-Policy", CSP);
+    if (isolate) for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Cache-Control", "no-store");
     if (log) console.log(req.method, req.url);
@@ -80,17 +84,18 @@ export async function startServer({ root = defaultRoot, port = 8080, csp = false
 }
 
 function parseArgs(argv) {
-  const opts = { port: process.env.PORT ? Number(process.env.PORT) : 8080, csp: false, root: defaultRoot, log: false };
+  const opts = { port: process.env.PORT ? Number(process.env.PORT) : 8080, csp: false, isolate: false, root: defaultRoot, log: false };
   for (let k = 0; k < argv.length; k++) {
     const [flag, inline] = argv[k].split("=", 2);
     const value = () => inline ?? argv[++k];
     if (flag === "--port" || flag === "-p") opts.port = Number(value());
     else if (flag === "--csp") opts.csp = true;
+    else if (flag === "--isolate") opts.isolate = true;
     else if (flag === "--root") opts.root = resolve(value());
     else if (flag === "--host") opts.host = value();
     else if (flag === "--log") opts.log = true;
     else if (flag === "--help" || flag === "-h") {
-      console.log("usage: node scripts/serve.mjs [--port N] [--csp] [--root DIR] [--host 127.0.0.1] [--log]   (PORT env also sets the port)");
+      console.log("usage: node scripts/serve.mjs [--port N] [--csp] [--isolate] [--root DIR] [--host 127.0.0.1] [--log]   (PORT env also sets the port)");
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[k]} (try --help)`);
   }
@@ -108,7 +113,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   }
   const { url, port, close } = await startServer(opts);
   if (port !== opts.port && opts.port !== 0) console.log(`port ${opts.port} is busy; using ${port}`);
-  console.log(`lstm-wasm demo: ${url}${opts.csp ? `   (CSP: ${CSP})` : ""}`);
+  console.log(`lstm-wasm demo: ${url}${opts.csp ? `   (CSP: ${CSP})` : ""}${opts.isolate ? "   (cross-origin isolated: COOP/COEP)" : ""}`);
   console.log("serving " + opts.root + " read-only · Ctrl+C to stop");
   const stop = () => close().then(() => process.exit(0));
   process.on("SIGINT", stop);

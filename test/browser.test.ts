@@ -1,31 +1,35 @@
-// The built package in real Chromium (Debian's, driven by playwright-core; nothing downloads a
-// browser): the golden fixtures on every backend, a strict CSP, a Web Worker, an esbuild-bundled
-// app, and the demo page training live. Console errors fail every test.
+// The built package in real Chromium (driven by playwright-core; nothing downloads a browser): the
+// golden fixtures on every backend, a strict CSP, a Web Worker, an esbuild-bundled app, cross-origin
+// isolation, and the demo page training live. Console errors fail every test. Which Chromium:
+// scripts/chromium.mjs (CHROMIUM_PATH, else @sparticuz/chromium's, else /usr/bin/chromium).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { existsSync, readdirSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { readdirSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 // @ts-expect-error plain JS module without types
 import { startServer } from "../scripts/serve.mjs";
+// @ts-expect-error plain JS module without types
+import { launchChromium } from "../scripts/chromium.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const artifacts = join(root, "test-artifacts");
 
 let browser: Browser;
 let plain: { url: string; close: () => Promise<void> };
 let strict: { url: string; close: () => Promise<void> };
+let isolated: { url: string; close: () => Promise<void> };
 const origin = (s: { url: string }) => new URL(s.url).origin;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is needed for the browser tests: apt-get install -y chromium (or set CHROMIUM_PATH); not found at ${CHROMIUM}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const found = await launchChromium(); // throws, saying what to install, when there is no Chromium
+  browser = found.browser;
+  console.log(`browser tests: Chromium ${browser.version()} from ${found.source} (${found.executablePath})`);
   plain = await startServer({ root, port: 0 });
   strict = await startServer({ root, port: 0, csp: true });
+  isolated = await startServer({ root, port: 0, isolate: true });
   mkdirSync(artifacts, { recursive: true });
 }, 60_000);
 
@@ -33,6 +37,7 @@ afterAll(async () => {
   await browser?.close();
   await plain?.close();
   await strict?.close();
+  await isolated?.close();
 });
 
 /** Open a page, wait for window.__result, and return it with every console error and page error. */
@@ -96,6 +101,31 @@ window.__result = { backend, shape: y.shape, finite: Array.from(y.data).every(Nu
     const { result, errors, page } = await run(`${origin(plain)}/${rel}/index.html`);
     await page.close();
     expect(result).toEqual({ backend: "relaxed-simd", shape: [2, 1, 4], finite: true });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("cross-origin isolation (COOP: same-origin, COEP: require-corp), for wasm threads", () => {
+  it("is isolated with the headers: SharedArrayBuffer, and a shared wasm Memory that a module worker writes with Atomics", async () => {
+    const { result, errors, page } = await run(`${origin(isolated)}/test/browser/pages/isolation.html`);
+    const headers = await page.evaluate(async () => {
+      const h = (await fetch(location.href)).headers;
+      return [h.get("cross-origin-opener-policy"), h.get("cross-origin-embedder-policy")];
+    });
+    await page.close();
+    expect(headers).toEqual(["same-origin", "require-corp"]);
+    expect(result).toEqual({
+      isolated: true, sabGlobal: true, backend: "relaxed-simd", finite: true,
+      worker: { shared: true, woken: 1 }, wait: "ok", seen: 42,
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it("is not isolated without them: no SharedArrayBuffer, and shared memory cannot reach a worker", async () => {
+    const { result, errors, page } = await run(`${origin(plain)}/test/browser/pages/isolation.html`);
+    await page.close();
+    expect(result).toMatchObject({ isolated: false, sabGlobal: false, backend: "relaxed-simd", finite: true });
+    expect(result.error).toMatch(/^DataCloneError/);
     expect(errors).toEqual([]);
   });
 });

@@ -1,17 +1,18 @@
-// Loads the demo in headless Chromium (playwright-core, the system browser; nothing is downloaded),
-// under the strict CSP, at desktop and phone sizes; fails on console errors or page errors and
-// writes screenshots.   node examples/browser/screenshot.mjs [outDir=/tmp] [--seconds 6]
-import { chromium } from "playwright-core";
+// Loads the demo in headless Chromium (playwright-core; scripts/chromium.mjs picks the browser, and
+// CHROMIUM_PATH overrides it; nothing is downloaded), under the strict CSP, at desktop and phone sizes;
+// fails on console errors or page errors and writes screenshots.
+//   node examples/browser/screenshot.mjs [outDir=/tmp] [--seconds 6]
 import { startServer } from "../../scripts/serve.mjs";
+import { launchChromium } from "../../scripts/chromium.mjs";
 
 const args = process.argv.slice(2);
 const outDir = args.find((a) => !a.startsWith("--") && !/^\d+$/.test(a)) ?? "/tmp";
 const seconds = Number(args[args.indexOf("--seconds") + 1]) || 6;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const sizes = [{ name: "desktop", width: 1280, height: 800, scale: 1 }, { name: "phone", width: 390, height: 844, scale: 3 }];
 
+const { browser, source } = await launchChromium();
+console.log(`Chromium ${browser.version()} (${source})`);
 const server = await startServer({ port: 0, csp: true });
-const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
 const problems = [];
 try {
   for (const s of sizes) {
