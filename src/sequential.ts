@@ -418,6 +418,16 @@ export class Sequential {
     for (const key of Object.keys(inferred) as (keyof typeof inferred)[]) {
       if (lstmCfg[key] !== inferred[key]) throw new LSTMError(`file metadata config.lstm.${key}`, `${inferred[key]}, as the tensors say`, describe(lstmCfg[key]));
     }
+    // The head's sizes against its tensors and the LSTM's output width, in closed form: a size is
+    // never trusted before it has been matched to the file's own tensors (nothing is allocated yet).
+    const width = (inferred.bidirectional ? 2 : 1) * (inferred.projSize || inferred.hiddenSize);
+    const hw = headDict.weight;
+    if (!hw || hw.shape.length !== 2) throw new LSTMError('file["head.weight"]', "a [outputSize, inputSize] tensor", hw ? `shape [${hw.shape.join(",")}]` : "a missing tensor");
+    const [hO, hIn] = hw.shape;
+    if (hIn !== width) throw new LSTMError('file["head.weight"]', `[outputSize, ${width}] (the LSTM's output width)`, `shape [${hw.shape.join(",")}]`);
+    for (const [key, want] of [["inputSize", hIn], ["outputSize", hO]] as const) {
+      if (headCfg[key] !== want) throw new LSTMError(`file metadata config.head.${key}`, `${want}, as the tensors say`, describe(headCfg[key]));
+    }
     const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
     let lstm: LSTM | null = null, head: Linear | null = null;
     try {

@@ -250,3 +250,60 @@ describe("optimizers and methods on objects the library did not make", () => {
     expect(flat(m.stateDict())).toEqual(flat(lstm().stateDict()));
   });
 });
+
+describe("one optimizer, two models", () => {
+  const data = (n: number, seed: number) => ({ x: { data: values(n * T * I, seed), shape: [n, T, I] }, y: { data: values(n * O, seed + 1), shape: [n, O] } });
+  const model = () => new Sequential([lstm(), head()]);
+  const FIT = { epochs: 2, batchSize: 2, shuffle: false };
+
+  it("a second concurrent fit with the same optimizer is refused, and the first trains exactly as it does alone", async () => {
+    const { x, y } = data(6, 1);
+    const solo = model();
+    const soloLoss = (await solo.fit(x, y, { ...FIT, optimizer: new Adam({ lr: 0.01 }) })).loss;
+    const a = model(), b = model(), opt = new Adam({ lr: 0.01 });
+    const first = a.fit(x, y, { ...FIT, optimizer: opt });
+    await expect(b.fit(x, y, { ...FIT, optimizer: opt })).rejects.toThrow(LSTMError);
+    expect((await first).loss).toEqual(soloLoss);
+    expect(flat(a.predict(x))).toEqual(flat(solo.predict(x)));
+    // Free again once the fit is over: b trains with it as with a fresh one (its moments start afresh).
+    const fresh = model();
+    expect((await b.fit(x, y, { ...FIT, optimizer: opt })).loss).toEqual((await fresh.fit(x, y, { ...FIT, optimizer: new Adam({ lr: 0.01 }) })).loss);
+  });
+
+  it("stepping a running fit's optimizer on another model from a callback is refused; the fit is undisturbed", async () => {
+    const { x, y } = data(6, 3);
+    const solo = model();
+    const soloLoss = (await solo.fit(x, y, { ...FIT, optimizer: new SGD({ lr: 0.1, momentum: 0.9 }) })).loss;
+    const a = model(), other = model(), opt = new SGD({ lr: 0.1, momentum: 0.9 });
+    const refusals: unknown[] = [];
+    const hist = await a.fit(x, y, { ...FIT, optimizer: opt, onBatchEnd: () => { try { opt.step(other); } catch (e) { refusals.push(e); } } });
+    expect(refusals.length).toBe(6);
+    for (const e of refusals) expect(e).toBeInstanceOf(LSTMError);
+    expect(hist.loss).toEqual(soloLoss);
+  });
+
+  it("lr is writable between epochs (a schedule) and refused unless finite and > 0", async () => {
+    const { x, y } = data(4, 5);
+    const opt = new SGD({ lr: 0.1 });
+    const a = model();
+    await a.fit(x, y, { epochs: 2, batchSize: 2, shuffle: false, optimizer: opt, onEpochEnd: (e) => { opt.lr = 0.1 / (e + 2); } });
+    expect(opt.lr).toBeCloseTo(0.1 / 3);
+    // The same schedule done by hand: one epoch at 0.1, one at 0.05.
+    const b = model(), o2 = new SGD({ lr: 0.1 });
+    await b.fit(x, y, { epochs: 1, batchSize: 2, shuffle: false, optimizer: o2 });
+    o2.lr = 0.05;
+    await b.fit(x, y, { epochs: 1, batchSize: 2, shuffle: false, optimizer: o2 });
+    expect(flat(a.predict(x))).toEqual(flat(b.predict(x)));
+    for (const bad of [0, -1, NaN, Infinity, "0.1"]) expect(() => { opt.lr = bad as number; }).toThrow(LSTMError);
+  });
+
+  it("lengths may be any typed array of integers (Uint8Array, Float32Array, …) or number[]", () => {
+    const m = lstm(), x = { data: values(T * B * I, 9), shape: [T, B, I] };
+    const want = flat(m.forward(x, { lengths: [3, 4] }).y);
+    for (const lengths of [new Uint8Array([3, 4]), new Float32Array([3, 4]), new Int16Array([3, 4]), new Float64Array([3, 4])]) {
+      expect(flat(m.forward(x, { lengths }).y)).toEqual(want);
+    }
+    expect(() => m.forward(x, { lengths: new Float32Array([3.5, 4]) })).toThrow(LSTMError);
+    expect(() => m.forward(x, { lengths: any(new BigInt64Array([3n, 4n])) })).toThrow(LSTMError);
+  });
+});

@@ -30,11 +30,14 @@ const RULES: Rule[] = [
   [/^truncated-(empty|1-byte|4-bytes|7-bytes)$/, { reader: ["bytes"], load: ["bytes"] }],
   [/^truncated-(length-field-only|9-bytes|16-bytes|mid-header|header-minus-1)$/, { reader: ["header length"], load: ["header length"] }],
   [/^truncated-/, { reader: ["header"], load: ["header"] }],
-  [/^header-length-(past-end|2\^64-1|2\^32|100MB-plus-1|99999999-small-file)$/, { reader: ["header length"], load: ["header length"] }],
+  [/^header-length-(past-end|2\^64-1|2\^32|100MB-plus-1|99999999-small-file|1MiB-plus-1)$/, { reader: ["header length"], load: ["header length"] }],
   [/^(header-length-|not-json-|bomb-|duplicated-|dtype-|entry-|shape-|offsets-|tensor-name-|metadata-)/, { reader: ["header"], load: ["header"] }],
   [/^trailing-bytes$/, { reader: ["bytes"], load: ["bytes"] }],
   [/^reader-ok--(bare-torch-lstm.*|format-.*|bomb-long-format-string)$/, { reader: null, load: ["file"], message: /LSTM\.fromStateDict/ }],
   [/^reader-ok--formatVersion-/, { reader: null, load: ["file"], message: /formatVersion/ }],
+  // A size field that disagrees with the tensors is refused naming exactly that field.
+  ...[["lstm", "inputSize"], ["lstm", "hiddenSize"], ["lstm", "numLayers"], ["lstm", "projSize"], ["head", "inputSize"], ["head", "outputSize"]].map(
+    ([layer, field]): Rule => [new RegExp(`^reader-ok--config-${layer}-${field}-(huge|zero|negative|mismatch)$`), { reader: null, load: [`file metadata config.${layer}.${field}`] }]),
   [/^reader-ok--config-(hiddenSize|inputSize|numLayers|projSize|bidirectional|peephole)-|^reader-ok--config-lstm-array$|^reader-ok--missing-layer-1$/, { reader: null, load: ["file metadata config.lstm"] }],
   [/^reader-ok--(config-(array|missing|not-json|duplicate-key|lstm-missing|head-missing)|bomb-deeply-nested-config)$/, { reader: null, load: ["file metadata config"] }],
   // Keys the format does not have, "__proto__" and "constructor" among them, are refused like any unknown option.

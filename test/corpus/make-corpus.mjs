@@ -88,6 +88,7 @@ add("header-length-2^64-1", raw(headerText, data, 2n ** 64n - 1n));
 add("header-length-2^32", raw(headerText, data, 2n ** 32n));
 add("header-length-100MB-plus-1", raw(headerText, data, 100_000_001n));
 add("header-length-99999999-small-file", raw(headerText, data, 99_999_999n));
+add("header-length-1MiB-plus-1", raw(headerText, data, BigInt((1 << 20) + 1)));
 add("header-length-zero", raw(headerText, data, 0n));
 add("header-length-cuts-the-json", raw(headerText, data, BigInt(headerText.length - 10)));
 add("header-length-reaches-into-data", raw(headerText, data, BigInt(headerText.length + 12)));
@@ -136,7 +137,8 @@ add("shape-fractional", withEntry("weight_hh_l0", (e) => { e.shape = [32, 2.0000
 add("shape-strings", withEntry("weight_hh_l0", (e) => { e.shape = ["16", "4"]; }));
 add("shape-not-an-array", withEntry("weight_hh_l0", (e) => { e.shape = "16x4"; }));
 add("shape-2^53-plus-1", withEntry("bias_hh_l0", (e) => { e.shape = [2 ** 53 + 2, 0]; }));
-add("reader-ok--extra-empty-tensor-with-huge-shape", withTensors((t) => { t.junk = { data: new Float32Array(0), shape: [2 ** 32, 0] }; }));
+// Written at the header level: the library's own writer refuses a dimension above 2^31 − 1.
+add("reader-ok--extra-empty-tensor-with-huge-shape", (() => { const h = header(); h.junk = { dtype: "F32", shape: [2 ** 32, 0], data_offsets: [data.length, data.length] }; return fromHeader(h); })());
 
 // ---- offsets
 const offs = (name, v) => withEntry(name, (e) => { e.data_offsets = v; });
@@ -192,6 +194,16 @@ add("reader-ok--config-reverse-string", withConfig((c) => { c.lstm.reverse = "fa
 add("reader-ok--config-head-inputSize-8", withConfig((c) => { c.head.inputSize = 8; }));
 add("reader-ok--config-head-outputSize-3", withConfig((c) => { c.head.outputSize = 3; }));
 add("reader-ok--config-head-outputSize-0", withConfig((c) => { c.head.outputSize = 0; }));
+// Every size field of every layer: huge (the 876-byte file that once grew wasm memory by 2.4 GB had
+// head.outputSize 1e8), zero, negative and off by one. Each must be refused against the tensors
+// before anything is allocated.
+for (const [layer, fields] of [["lstm", ["inputSize", "hiddenSize", "numLayers", "projSize"]], ["head", ["inputSize", "outputSize"]]]) {
+  for (const field of fields) {
+    for (const [what, v] of [["huge", 100_000_000], ["zero", 0], ["negative", -1], ["mismatch", config[layer][field] + 1]]) {
+      if (v !== config[layer][field]) add(`reader-ok--config-${layer}-${field}-${what}`, withConfig((c) => { c[layer][field] = v; })); // projSize 0 is the valid value
+    }
+  }
+}
 add("reader-ok--config-returnSequences-string", withConfig((c) => { c.returnSequences = "true"; }));
 add("reader-ok--config-returnSequences-number", withConfig((c) => { c.returnSequences = 1; }));
 add("reader-ok--config-returnSequences-null", withConfig((c) => { c.returnSequences = null; }));
