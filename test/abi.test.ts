@@ -13,7 +13,8 @@ type Build = (typeof BUILD_NAMES)[number];
 
 // Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
 const KERNELS = [
-  "adam_step", "bias_rows", "clip_value", "colsum_add", "gemm", "gemm_rm", "linear_backward", "linear_forward",
+  "adam_step", "bias_rows", "clip_value", "colsum_add", "dropout_backward", "dropout_forward",
+  "embedding_backward", "embedding_forward", "gemm", "gemm_rm", "linear_backward", "linear_forward",
   "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward", "mse", "orthonormalize_rows",
   "scale", "sgd_step", "sigmoid_backward", "sigmoid_forward", "softmax_xent", "sum_squares",
   "tanh_backward", "tanh_forward", "transpose_packed",
