@@ -146,7 +146,7 @@ describe("instructions in each build", () => {
   // Vectorised in their own exported body. gemm and gemm_rm are not: their arithmetic is in the
   // tiles they call (tile4x8, a function of its own; tile1x8, @inline, inside the block loop).
   const SIMD_KERNELS = ["lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value",
-    "mse", "softmax_xent", "sgd_step", "adam_step"];
+    "mse", "softmax_xent", "sgd_step", "adam_step", "dropout_forward", "embedding_backward"];
   const GEMMS = ["gemm", "gemm_rm"];
 
   /** What the tile functions under a gemm export contain: every function it calls, transitively. */

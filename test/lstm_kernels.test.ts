@@ -7,7 +7,7 @@ import { describe, it, expect } from "vitest";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32, refForward, refBackward, type RefConfig, type F64 } from "./helpers/ref";
 import { expectClose, expectBits, TOL } from "./helpers/close";
-import { Mem, runLstm, dimsOf, type LstmCase, type LstmParams } from "./helpers/kernels";
+import { Mem, lowBytes, runLstm, dimsOf, type LstmCase, type LstmParams } from "./helpers/kernels";
 import { fdCheck, dot, type Probe } from "./helpers/gradcheck";
 
 interface Case { name: string; c: LstmCase; bias?: "both" | "none" | "ih"; state?: boolean }
@@ -90,7 +90,9 @@ describe.each(BUILDS)("lstm kernels on the %s build", (build) => {
       const { c } = k;
       const { Hout } = dimsOf(c);
       const s = problem(k, 300 + idx);
+      const low = lowBytes();
       const run = runLstm(c, s.p, s.x, s.h0, s.c0, { dy: s.dy, dhn: s.dhn, dcn: s.dcn });
+      expect(Buffer.compare(lowBytes(), low), "nothing written through a null pointer").toBe(0);
       const { cfg, params } = reference(k, s.p);
       const ref = refForward(cfg, params, f64(s.x), f64(s.h0), f64(s.c0), c.T, c.B);
       const refB = refBackward(cfg, params, ref, f64(s.dy), f64(s.dhn), f64(s.dcn));

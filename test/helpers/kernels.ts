@@ -44,6 +44,9 @@ export class Mem {
   }
 }
 
+/** Bytes [0, 64): a kernel writing through a null pointer (a missing bias) would start there, on constants. */
+export const lowBytes = () => new Uint8Array(backend().k.memory.buffer, 0, 64).slice();
+
 /** Floats a K-row, N-column matrix takes in panel layout. */
 export const panelSize = (K: number, N: number) => Math.ceil(N / NR) * NR * K;
 
