@@ -124,7 +124,7 @@ describe.each(BUILDS)("lstm kernels on the %s build", (build) => {
         // A masked step outputs the row's previous output in processing order (h0 before any) bit
         // for bit, and its input gets exactly zero gradient.
         for (let b = 0; b < c.B; b++) {
-          let prev = s.h0.subarray(b * Hout, (b + 1) * Hout);
+          let prev: Float32Array = s.h0.subarray(b * Hout, (b + 1) * Hout);
           for (let q = 0; q < c.T; q++) {
             const t = c.reverse ? c.T - 1 - q : q;
             const yt = run.y.subarray((t * c.B + b) * Hout, (t * c.B + b + 1) * Hout);
