@@ -1,10 +1,14 @@
 // The ABI: every kernel the TypeScript side calls, and nothing else. test/abi.test.ts pins this list.
+// Enumerations passed as i32: the LSTM's recurrent activation `ract` (lstm_cell.ts) is 0 sigmoid,
+// 1 hard sigmoid; Linear's `act` (linear.ts) is 0 none (logits), 1 relu, 2 tanh, 3 sigmoid, 4 softmax.
 export { sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward } from "./activations";
 export { gemm, gemm_rm, transpose_packed, bias_rows, colsum_add } from "./gemm";
 export { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 export { lstm_forward, lstm_backward } from "./lstm";
 export { sum_squares, scale, clip_value } from "./clip";
 export { linear_forward, linear_backward } from "./linear";
+export { embedding_forward, embedding_backward } from "./embedding";
+export { dropout_forward, dropout_backward } from "./dropout";
 export { mse, softmax_xent } from "./loss";
 export { sgd_step, adam_step, orthonormalize_rows } from "./optim";
 

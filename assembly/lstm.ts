@@ -6,39 +6,50 @@
 // PyTorch-orientation copies, also packed (transpose_packed), and writes dW in the panel layout.
 // Only the recurrent product h·W_hh (and the projection) stays inside the time loop; the input
 // projection, dW_ih, dW_hh, dW_hr and dx are each one GEMM over all T·B rows.
-import { f4, active, copy_rows } from "./vec";
+//
+// Steps that are not processed, per row (h and c are carried through them unchanged, da = 0,
+// dx = 0, and no parameter gradient comes from them), in one of two conventions:
+//  - lengths (PyTorch's packed sequences): step t of row b is padding when t >= lengths[b]; its
+//    y is 0 and its dy is ignored.
+//  - mask (Keras's and TF.js's rnn() with a mask): step t of row b is skipped when mask[t][b] == 0,
+//    anywhere in the sequence (pre-padding, post-padding, gaps); its y is the carried h, i.e. the
+//    output of the row's last processed step in processing order (h0 if there is none: TF.js's
+//    `output = stepOut·mask + states[0]·(1−mask)`; Keras in Python gives 0 there, the same for the
+//    usual zero initial state). So its dy is added to the carried dL/dh, which reaches that step.
+import { f4, active, copy_rows, fill_rows } from "./vec";
 import { gemm, gemm_rm, gemv_bias2, bias_rows, colsum_add } from "./gemm";
 import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 
 /**
- * y [T,B,ldy]     out: h_t for this direction (padded steps 0).
- * h [B,Hout], c [B,H]   in: h0, c0; out: hn, cn (the state after each row's last valid step).
+ * y [T,B,ldy]     out: h_t for this direction (padded steps 0; masked steps the carried h).
+ * h [B,Hout], c [B,H]   in: h0, c0; out: hn, cn (the state after each row's last processed step).
  * act [T,B,G]     out: post-activations i, f, g, o.
  * cs, cp [T,B,H], hp [T,B,Hout]  out: c_t, c_{t-1}, h_{t-1} saved for backward, or 0 to skip.
  * m               projection only: m = o⊙tanh(c_t) [T,B,H] with time stride mts floats
  *                 (mts = 0: one [B,H] scratch reused every step). Ignored when whr = 0.
  * x [T,B,ldx]     layer input.
- * wih [In,G], whh [Hout,G] (panels), bih, bhh [G], whr [H,Hout] (panels) or 0, pi/pf/po [H] or pi = 0.
- * lengths i32 [B] or 0. reverse: run t = T-1 .. 0.
+ * wih [In,G], whh [Hout,G] (panels), bih, bhh [G] (either or both 0: no such bias),
+ * whr [H,Hout] (panels) or 0, pi/pf/po [H] or pi = 0.
+ * lengths i32 [B] or 0; mask i32 [T,B] (nonzero: processed) or 0; not both.
+ * reverse: run t = T-1 .. 0. ract: recurrent activation of i, f, o (0 sigmoid, 1 hard sigmoid).
  */
 export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
                              cs: usize, cp: usize, hp: usize, m: usize, mts: i32,
                              x: usize, ldx: i32,
                              wih: usize, whh: usize, bih: usize, bhh: usize, whr: usize,
-                             pi: usize, pf: usize, po: usize, lengths: usize,
-                             T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+                             pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
+                             T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool, ract: i32): void {
   assert(T > 0 && B > 0 && In > 0 && H > 0 && Hout > 0, "lstm_forward: sizes must be positive");
   assert(ldy >= Hout && ldx >= In, "lstm_forward: row stride below width");
   assert(whr != 0 || Hout == H, "lstm_forward: Hout != H needs a projection");
   assert(whr == 0 || m != 0, "lstm_forward: projection needs an m buffer");
+  assert(lengths == 0 || mask == 0, "lstm_forward: lengths and mask are exclusive");
   const G = 4 * H, TB = T * B;
   // A streaming step (one step, a row or three) fuses bias and both products per row; else the
-  // input projection of every step is one GEMM and only h·W_hh stays in the loop.
-  const fused = ASC_FEATURE_SIMD && T == 1 && B < 4 && G % 16 == 0;
-  if (!fused) {
-    bias_rows(act, bih, bhh, TB, G);
-    gemm(act, x, wih, TB, G, In, ldx, 1, G, 8, true);
-  }
+  // input projection of every step is one GEMM and only h·W_hh stays in the loop. (gemv_bias2
+  // reads both biases, so a bias-free layer takes the GEMM path.)
+  const fused = ASC_FEATURE_SIMD && T == 1 && B < 4 && G % 16 == 0 && bih != 0 && bhh != 0;
+  if (!fused) gemm(act, x, wih, TB, G, In, ldx, 1, G, 8, bias_init(act, bih, bhh, TB, G));
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const at = act + f4(t * B * G), yt = y + f4(t * B * ldy);
@@ -52,27 +63,37 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
     const cst = cs != 0 ? cs + f4(t * B * H) : 0;
     if (whr != 0) {
       const mt = m + f4(t * mts);
-      lstm_cell_forward(mt, H, cst, c, at, pi, pf, po, lengths, t, B, H);
-      gemm(yt, mt, whr, B, Hout, H, H, 1, ldy, 8, false); // padded rows: m = 0, so y = 0
+      lstm_cell_forward(mt, H, cst, c, at, pi, pf, po, lengths, mask, t, B, H, ract);
+      gemm(yt, mt, whr, B, Hout, H, H, 1, ldy, 8, false); // rows not processed: m = 0, so y = 0
     } else {
-      lstm_cell_forward(yt, ldy, cst, c, at, pi, pf, po, lengths, t, B, H);
+      lstm_cell_forward(yt, ldy, cst, c, at, pi, pf, po, lengths, mask, t, B, H, ract);
     }
-    copy_active_rows(h, Hout, yt, ldy, B, Hout, lengths, t);
+    copy_active_rows(h, Hout, yt, ldy, B, Hout, lengths, mask, t);
+    if (mask != 0) copy_masked_rows(yt, ldy, h, Hout, B, Hout, mask, t); // y_t = carried h
   }
+}
+
+/** out[rows,n] = b1 + b2, either 0 for none; false (nothing written) when both are 0. */
+function bias_init(out: usize, b1: usize, b2: usize, rows: i32, n: i32): bool {
+  if (b1 != 0 && b2 != 0) bias_rows(out, b1, b2, rows, n);
+  else if (b1 != 0 || b2 != 0) fill_rows(out, b1 != 0 ? b1 : b2, rows, n);
+  else return false;
+  return true;
 }
 
 /**
  * Backward of lstm_forward (BPTT). Gradients are added; the caller zeroes them.
- * dx [T,B,ldx]    += dL/dx (0 at padded steps).
+ * dx [T,B,ldx]    += dL/dx (0 at padded and masked steps).
  * dh [B,Hout], dc [B,H]   in: dL/dhn, dL/dcn; out: dL/dh0, dL/dc0.
  * dwih [In,G], dwhh [Hout,G], dbih, dbhh [G], dwhr [H,Hout], dpi/dpf/dpo [H]  += parameter grads
- *                 (the 2-D ones in panel layout, like the weights).
+ *                 (the 2-D ones in panel layout, like the weights); dbih or dbhh 0: not computed.
  * da [T,B,G]      scratch: dL/d(pre-activations), kept for the weight GEMMs after the loop.
  * dht [T,B,Hout]  scratch, projection only: dL/dh_t.
  * dm [B,H], dhs [B,Hout]  scratch.
- * dy [T,B,ldy]    dL/dy for this direction (ignored at padded steps).
+ * dy [T,B,ldy]    dL/dy for this direction (ignored at padded steps; at masked ones it joins dL/dh).
  * x, act, cs, cp, hp, m: what lstm_forward saved (m with mts = B*H).
- * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-orientation weights in panels; pi/pf/po as forward.
+ * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-orientation weights in panels;
+ * pi/pf/po, lengths, mask, reverse, ract: as forward.
  */
 export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
                               dwih: usize, dwhh: usize, dbih: usize, dbhh: usize, dwhr: usize,
@@ -81,9 +102,10 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
                               dy: usize, ldy: i32,
                               x: usize, act: usize, cs: usize, cp: usize, hp: usize, m: usize,
                               wih_t: usize, whh_t: usize, whr_t: usize,
-                              pi: usize, pf: usize, po: usize, lengths: usize,
-                              T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool): void {
+                              pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
+                              T: i32, B: i32, In: i32, H: i32, Hout: i32, reverse: bool, ract: i32): void {
   assert(T > 0 && B > 0 && In > 0 && H > 0 && Hout > 0, "lstm_backward: sizes must be positive");
+  assert(lengths == 0 || mask == 0, "lstm_backward: lengths and mask are exclusive");
   assert(cs != 0 && cp != 0 && hp != 0, "lstm_backward: needs the buffers a training forward saved");
   assert(whr_t == 0 || (m != 0 && dht != 0), "lstm_backward: projection needs m and dht");
   const G = 4 * H, TB = T * B;
@@ -92,48 +114,68 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
     const dat = da + f4(t * B * G), dyt = dy + f4(t * B * ldy);
     if (whr_t != 0) {
       const dhtt = dht + f4(t * B * Hout);
-      add_active_rows(dhtt, dh, dyt, ldy, B, Hout, lengths, t);
+      add_active_rows(dhtt, dh, dyt, ldy, B, Hout, lengths, mask, t);
       gemm(dm, dhtt, whr_t, B, H, Hout, Hout, 1, H, 8, false);
     } else {
-      add_active_rows(dm, dh, dyt, ldy, B, H, lengths, t);
+      add_active_rows(dm, dh, dyt, ldy, B, H, lengths, mask, t);
     }
+    if (mask != 0) add_masked_rows(dh, Hout, dyt, ldy, B, Hout, mask, t); // y_t was the carried h
     const o = f4(t * B * H);
     lstm_cell_backward(dat, dc, dpi, dpf, dpo, dm, H, act + f4(t * B * G), cs + o, cp + o,
-                       pi, pf, po, lengths, t, B, H);
-    if (lengths == 0) {
+                       pi, pf, po, lengths, mask, t, B, H, ract);
+    if (lengths == 0 && mask == 0) {
       gemm(dh, dat, whh_t, B, Hout, G, G, 1, Hout, 8, false);
     } else {
       gemm(dhs, dat, whh_t, B, Hout, G, G, 1, Hout, 8, false);
-      copy_active_rows(dh, Hout, dhs, Hout, B, Hout, lengths, t);
+      copy_active_rows(dh, Hout, dhs, Hout, B, Hout, lengths, mask, t);
     }
   }
-  // Weight gradients over all T·B rows at once; padded rows have da = 0 and add nothing.
+  // Weight gradients over all T·B rows at once; rows not processed have da = 0 and add nothing.
   gemm_rm(dwih, x, da, In, G, TB, 1, ldx, G, 8, In * 8, true);
   gemm_rm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, 8, Hout * 8, true);
-  colsum_add(dbih, dbhh, da, TB, G, G);
+  if (dbih != 0 || dbhh != 0) colsum_add(dbih != 0 ? dbih : dbhh, dbih != 0 ? dbhh : 0, da, TB, G, G);
   if (whr_t != 0) gemm_rm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, 8, H * 8, true);
   gemm(dx, da, wih_t, TB, In, G, G, 1, ldx, 8, true);
 }
 
-/** dst[b] = src[b] for rows b valid at step t; other rows keep their carried state. */
+/** dst[b] = src[b] for rows b processed at step t; other rows keep their carried state. */
 function copy_active_rows(dst: usize, ldd: i32, src: usize, lds: i32,
-                          B: i32, cols: i32, lengths: usize, t: i32): void {
-  if (lengths == 0) { copy_rows(dst, ldd, src, lds, B, cols); return; }
+                          B: i32, cols: i32, lengths: usize, mask: usize, t: i32): void {
+  if (lengths == 0 && mask == 0) { copy_rows(dst, ldd, src, lds, B, cols); return; }
   for (let b = 0; b < B; b++) {
-    if (active(lengths, b, t)) memory.copy(dst + f4(b * ldd), src + f4(b * lds), f4(cols));
+    if (active(lengths, mask, B, b, t)) memory.copy(dst + f4(b * ldd), src + f4(b * lds), f4(cols));
   }
 }
 
-/** out[B,n] = a[B,n] + b[B,ldb] on valid rows, 0 on padded ones: dL/dh_t from both paths. */
-function add_active_rows(out: usize, a: usize, bp: usize, ldb: i32,
-                         B: i32, n: i32, lengths: usize, t: i32): void {
-  for (let r = 0; r < B; r++) {
-    const po = out + f4(r * n), pa = a + f4(r * n), pb = bp + f4(r * ldb);
-    if (!active(lengths, r, t)) { memory.fill(po, 0, f4(n)); continue; }
-    let j = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; j + 4 <= n; j += 4) v128.store(po + f4(j), f32x4.add(v128.load(pa + f4(j)), v128.load(pb + f4(j))));
-    }
-    for (; j < n; j++) store<f32>(po + f4(j), load<f32>(pa + f4(j)) + load<f32>(pb + f4(j)));
+/** dst[b] = src[b] for rows b masked at step t (mask[t][b] == 0). */
+function copy_masked_rows(dst: usize, ldd: i32, src: usize, lds: i32, B: i32, cols: i32, mask: usize, t: i32): void {
+  for (let b = 0; b < B; b++) {
+    if (!active(0, mask, B, b, t)) memory.copy(dst + f4(b * ldd), src + f4(b * lds), f4(cols));
   }
+}
+
+/** out[B,n] = a[B,n] + b[B,ldb] on processed rows, 0 on the others: dL/dh_t from both paths. */
+function add_active_rows(out: usize, a: usize, bp: usize, ldb: i32,
+                         B: i32, n: i32, lengths: usize, mask: usize, t: i32): void {
+  for (let r = 0; r < B; r++) {
+    const po = out + f4(r * n);
+    if (!active(lengths, mask, B, r, t)) { memory.fill(po, 0, f4(n)); continue; }
+    add_row(po, a + f4(r * n), bp + f4(r * ldb), n);
+  }
+}
+
+/** a[b] += src[b] (row strides lda, lds) for rows b masked at step t: a masked y_t is the carried h. */
+function add_masked_rows(a: usize, lda: i32, src: usize, lds: i32, B: i32, n: i32, mask: usize, t: i32): void {
+  for (let b = 0; b < B; b++) {
+    if (!active(0, mask, B, b, t)) add_row(a + f4(b * lda), a + f4(b * lda), src + f4(b * lds), n);
+  }
+}
+
+/** out[n] = a[n] + b[n] (out may be a). */
+@inline function add_row(out: usize, a: usize, b: usize, n: i32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= n; j += 4) v128.store(out + f4(j), f32x4.add(v128.load(a + f4(j)), v128.load(b + f4(j))));
+  }
+  for (; j < n; j++) store<f32>(out + f4(j), load<f32>(a + f4(j)) + load<f32>(b + f4(j)));
 }

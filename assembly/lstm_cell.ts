@@ -2,48 +2,58 @@
 // Shapes: B batch, H hidden, G = 4H; a row of G holds the gate blocks i, f, g, o.
 //   i = σ(a_i + p_i⊙c_{t-1})   f = σ(a_f + p_f⊙c_{t-1})   g = tanh(a_g)
 //   c_t = f⊙c_{t-1} + i⊙g       o = σ(a_o + p_o⊙c_t)       m = o⊙tanh(c_t)
-// Rows past their sequence length (lengths[b] <= t) are padding: the state is carried unchanged
-// and every recorded value is 0, as with PyTorch's packed sequences.
+// σ is the recurrent activation `ract`: RACT_SIGMOID (0), or RACT_HARD (1), Keras's hard sigmoid
+// clip(0.2x + 0.5, 0, 1), the default of TF.js's tf.layers.lstm.
+// Rows past their sequence length (lengths[b] <= t) or masked at t (mask[t][b] == 0) are not
+// processed: the state is carried unchanged and every recorded value here is 0.
 import { madd, f4, active, zero_row } from "./vec";
-import { tanh, tanh_v, sigmoid_forward, tanh_forward, one_v } from "./activations";
+import { tanh, tanh_v, sigmoid_forward, tanh_forward, one_v, hard_sigmoid_forward, hard_sigmoid_grad, hard_sigmoid_grad_v } from "./activations";
+
+/** Recurrent activations (the `ract` argument). */
+@inline export const RACT_SIGMOID: i32 = 0;
+@inline export const RACT_HARD: i32 = 1;
 
 /**
- * m [B,ldm]  out: o⊙tanh(c_t); padded rows 0.
- * cs [B,H]   out: c_t saved for backward and gate inspection, or 0 to skip; padded rows 0.
- * c [B,H]    in: c_{t-1}; out: c_t (padded rows keep c_{t-1}).
- * act [B,G]  in: pre-activations (both biases and both products added); out: i, f, g, o.
- * pi, pf, po [H] peepholes, or pi = 0 for none. lengths i32 [B] or 0.
+ * m [B,ldm]  out: o⊙tanh(c_t); rows not processed 0.
+ * cs [B,H]   out: c_t saved for backward and gate inspection, or 0 to skip; rows not processed 0.
+ * c [B,H]    in: c_{t-1}; out: c_t (rows not processed keep c_{t-1}).
+ * act [B,G]  in: pre-activations (biases and both products added); out: i, f, g, o.
+ * pi, pf, po [H] peepholes, or pi = 0 for none. lengths i32 [B] or 0; mask i32 [T,B] or 0.
+ * ract: RACT_SIGMOID or RACT_HARD for i, f, o.
  */
 export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: usize,
-                                  pi: usize, pf: usize, po: usize, lengths: usize,
-                                  t: i32, B: i32, H: i32): void {
+                                  pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
+                                  t: i32, B: i32, H: i32, ract: i32): void {
   assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_forward: bad sizes");
-  const G = 4 * H;
+  assert(ract == RACT_SIGMOID || ract == RACT_HARD, "lstm_cell_forward: unknown recurrent activation");
+  const G = 4 * H, hard = ract == RACT_HARD;
   for (let b = 0; b < B; b++) {
     const ar = act + f4(b * G), cr = c + f4(b * H), mr = m + f4(b * ldm);
     const csr = cs != 0 ? cs + f4(b * H) : 0;
-    if (!active(lengths, b, t)) {
+    if (!active(lengths, mask, B, b, t)) {
       zero_row(ar, G);
       zero_row(mr, H);
       if (csr != 0) zero_row(csr, H);
       continue;
     }
-    if (pi != 0) cell_row_forward(mr, csr, cr, ar, pi, pf, po, H, true);
-    else cell_row_forward(mr, csr, cr, ar, 0, 0, 0, H, false);
+    if (pi != 0) cell_row_forward(mr, csr, cr, ar, pi, pf, po, H, true, hard);
+    else cell_row_forward(mr, csr, cr, ar, 0, 0, 0, H, false, hard);
   }
 }
 
 // The row runs as a few short vector passes rather than one loop doing all five activations: that
 // loop kept ~20 vectors live and V8 spilled them (242 stack accesses in it; measured 950 ns per
-// 128-unit row, simd build). peep is a constant at each call site, so each copy is specialised.
+// 128-unit row, simd build). peep is a constant at each call site, so each copy is specialised;
+// hard only picks which whole-row activation is called, two branches a row, outside every loop.
 @inline function cell_row_forward(mr: usize, csr: usize, cr: usize, ar: usize,
-                                  pi: usize, pf: usize, po: usize, H: i32, peep: bool): void {
+                                  pi: usize, pf: usize, po: usize, H: i32, peep: bool, hard: bool): void {
   const hb = f4(H);
   if (peep) {
     add_mul(ar, pi, cr, H); // a_i += p_i⊙c_{t-1}
     add_mul(ar + hb, pf, cr, H); // a_f += p_f⊙c_{t-1}
   }
-  sigmoid_forward(ar, ar, 2 * H); // i, f
+  if (hard) hard_sigmoid_forward(ar, ar, 2 * H); // i, f
+  else sigmoid_forward(ar, ar, 2 * H);
   tanh_forward(ar + 2 * hb, ar + 2 * hb, H); // g
   let j = 0;
   if (ASC_FEATURE_SIMD) {
@@ -62,7 +72,8 @@ export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: 
     if (csr != 0) store<f32>(csr + o4, cn);
     if (peep) store<f32>(p + 3 * hb, load<f32>(po + o4) * cn + load<f32>(p + 3 * hb));
   }
-  sigmoid_forward(ar + 3 * hb, ar + 3 * hb, H); // o
+  if (hard) hard_sigmoid_forward(ar + 3 * hb, ar + 3 * hb, H); // o
+  else sigmoid_forward(ar + 3 * hb, ar + 3 * hb, H);
   j = 0;
   if (ASC_FEATURE_SIMD) {
     for (; j + 4 <= H; j += 4) {
@@ -83,35 +94,52 @@ export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: 
 }
 
 /**
- * Backward of lstm_cell_forward. Derivatives come from the saved outputs: σ(1−σ), 1−tanh².
- * da [B,G]   out: dL/d(pre-activations) i, f, g, o; padded rows 0.
- * dc [B,H]   in: dL/dc_t from later steps; out: dL/dc_{t-1} (padded rows unchanged).
+ * Backward of lstm_cell_forward. Derivatives come from the saved outputs: 1−tanh², and σ(1−σ)
+ * (sigmoid) or 0.2 where 0 < σ < 1 (hard sigmoid).
+ * da [B,G]   out: dL/d(pre-activations) i, f, g, o; rows not processed 0.
+ * dc [B,H]   in: dL/dc_t from later steps; out: dL/dc_{t-1} (rows not processed unchanged).
  * dpi, dpf, dpo [H] += peephole gradients (only when pi != 0).
  * dm [B,ldm] in: dL/dm_t.
  * act [B,G] saved i, f, g, o; cs [B,H] saved c_t; cp [B,H] saved c_{t-1}.
+ * lengths, mask, ract: as forward.
  */
 export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize, dpo: usize,
                                    dm: usize, ldm: i32, act: usize, cs: usize, cp: usize,
-                                   pi: usize, pf: usize, po: usize, lengths: usize,
-                                   t: i32, B: i32, H: i32): void {
+                                   pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
+                                   t: i32, B: i32, H: i32, ract: i32): void {
   assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_backward: bad sizes");
+  assert(ract == RACT_SIGMOID || ract == RACT_HARD, "lstm_cell_backward: unknown recurrent activation");
   const G = 4 * H;
   for (let b = 0; b < B; b++) {
     const dar = da + f4(b * G);
-    if (!active(lengths, b, t)) {
+    if (!active(lengths, mask, B, b, t)) {
       zero_row(dar, G);
       continue;
     }
     const dcr = dc + f4(b * H), dmr = dm + f4(b * ldm), ar = act + f4(b * G);
     const csr = cs + f4(b * H), cpr = cp + f4(b * H);
-    if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true);
-    else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false);
+    // Four specialised copies: the gate derivative sits in the inner loop.
+    if (ract == RACT_HARD) {
+      if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true, true);
+      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false, true);
+    } else {
+      if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true, false);
+      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false, false);
+    }
   }
+}
+
+// σ'(a) from σ's saved output s, for the recurrent activation picked at compile time.
+@inline function ract_grad_v(s: v128, one: v128, hard: bool): v128 {
+  return hard ? hard_sigmoid_grad_v(s) : f32x4.mul(s, f32x4.sub(one, s));
+}
+@inline function ract_grad(s: f32, hard: bool): f32 {
+  return hard ? hard_sigmoid_grad(s) : s * (1.0 - s);
 }
 
 @inline function cell_row_backward(dar: usize, dcr: usize, dpi: usize, dpf: usize, dpo: usize,
                                    dmr: usize, ar: usize, csr: usize, cpr: usize,
-                                   pi: usize, pf: usize, po: usize, H: i32, peep: bool): void {
+                                   pi: usize, pf: usize, po: usize, H: i32, peep: bool, hard: bool): void {
   const hb = f4(H);
   // tanh(c_t) goes first into da's o block, where each element is read just before dao replaces it:
   // a separate pass keeps the main loop's live vectors few enough for V8's registers.
@@ -126,12 +154,12 @@ export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize,
       const c = v128.load(csr + o4), cp = v128.load(cpr + o4);
       const dm = v128.load(dmr + o4);
       const tc = v128.load(dar + 3 * hb + o4);
-      const dao = f32x4.mul(f32x4.mul(dm, tc), f32x4.mul(o, f32x4.sub(one, o)));
+      const dao = f32x4.mul(f32x4.mul(dm, tc), ract_grad_v(o, one, hard));
       let dct = madd(f32x4.mul(dm, o), f32x4.sub(one, f32x4.mul(tc, tc)), v128.load(dcr + o4));
       if (peep) dct = madd(dao, v128.load(po + o4), dct);
-      const dai = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
+      const dai = f32x4.mul(f32x4.mul(dct, g), ract_grad_v(i, one, hard));
       const dag = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
-      const daf = f32x4.mul(f32x4.mul(dct, cp), f32x4.mul(f, f32x4.sub(one, f)));
+      const daf = f32x4.mul(f32x4.mul(dct, cp), ract_grad_v(f, one, hard));
       let dcn = f32x4.mul(dct, f);
       if (peep) {
         dcn = madd(dai, v128.load(pi + o4), dcn);
@@ -152,12 +180,12 @@ export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize,
     const c = load<f32>(csr + o4), cp = load<f32>(cpr + o4);
     const dm = load<f32>(dmr + o4);
     const tc = load<f32>(dar + 3 * hb + o4);
-    const dao = (dm * tc) * (o * (1.0 - o));
+    const dao = (dm * tc) * ract_grad(o, hard);
     let dct = (dm * o) * (1.0 - tc * tc) + load<f32>(dcr + o4);
     if (peep) dct = dao * load<f32>(po + o4) + dct;
-    const dai = (dct * g) * (i * (1.0 - i));
+    const dai = (dct * g) * ract_grad(i, hard);
     const dag = (dct * i) * (1.0 - g * g);
-    const daf = (dct * cp) * (f * (1.0 - f));
+    const daf = (dct * cp) * ract_grad(f, hard);
     let dcn = dct * f;
     if (peep) {
       dcn = dai * load<f32>(pi + o4) + dcn;

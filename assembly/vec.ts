@@ -29,7 +29,16 @@ export function copy_rows(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32,
   memory.fill(dst, 0, f4(cols));
 }
 
-/** Whether batch row b is a real (not padded) step at time t. lengths: i32 [B], or 0 for all valid. */
-@inline export function active(lengths: usize, b: i32, t: i32): bool {
-  return lengths == 0 || t < load<i32>(lengths + f4(b));
+/** dst[r] = src for r < rows: one row of `cols` floats repeated (row stride cols). */
+export function fill_rows(dst: usize, src: usize, rows: i32, cols: i32): void {
+  const bytes = f4(cols);
+  for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * bytes, src, bytes);
+}
+
+/**
+ * Whether batch row b is a real step at time t (not padding, not masked).
+ * lengths: i32 [B] (valid iff t < lengths[b]) or 0; mask: i32 [T,B] (valid iff nonzero) or 0.
+ */
+@inline export function active(lengths: usize, mask: usize, B: i32, b: i32, t: i32): bool {
+  return (lengths == 0 || t < load<i32>(lengths + f4(b))) && (mask == 0 || load<i32>(mask + f4(t * B + b)) != 0);
 }

@@ -156,7 +156,7 @@ export class Engine {
         const mts = proj && (train || gates) ? B * H : 0;
         K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
           cs, train ? p[nm.cp[k]] : 0, train ? p[nm.hp[k]] : 0, m, mts, input, In,
-          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
+          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, 0, T, B, In, H, Hout, this.rev(d), 0);
         if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
       }
       input = y;
@@ -211,7 +211,7 @@ export class Engine {
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
           q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
           xin, p[nm.act[k]], p[nm.cs[k]], p[nm.cp[k]], p[nm.hp[k]], p[nm.m[k]], q.wih, q.whh, q.whr,
-          w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
+          w.pi, w.pf, w.po, p.lens, 0, T, B, In, H, Hout, this.rev(d), 0);
       }
     }
   }

@@ -64,7 +64,7 @@ export class Linear {
   /** @internal y [R,O] = x [R,ldx]·Wᵀ + b on wasm pointers. */
   forwardPtr(y: number, x: number, ldx: number, R: number): void {
     const { inputSize: In, outputSize: O } = this.config;
-    this.blk.be.k.linear_forward(y, x, ldx, this.w, this.b, R, In, O);
+    this.blk.be.k.linear_forward(y, x, ldx, this.w, this.b, R, In, O, 0);
   }
 
   /** @internal Gradients += from dy [R,O] and the forward's x; dx [R,ldx] overwritten (0 to skip). */
@@ -73,7 +73,7 @@ export class Linear {
     const { wt } = this.ws.plan({ wt: panelSize(In, O) });
     const K = this.blk.be.k, g = this.blk.grads;
     K.transpose_packed(wt, this.w, In, O);
-    K.linear_backward(dx, g, g + 4 * this.blk.entries[1].offset, dy, x, ldx, wt, R, In, O);
+    K.linear_backward(dx, g, g + 4 * this.blk.entries[1].offset, 0, dy, 0, x, ldx, wt, R, In, O, 0);
   }
 
   /**

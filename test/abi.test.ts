@@ -13,7 +13,8 @@ type Build = (typeof BUILD_NAMES)[number];
 
 // Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
 const KERNELS = [
-  "adam_step", "bias_rows", "clip_value", "colsum_add", "gemm", "gemm_rm", "linear_backward", "linear_forward",
+  "adam_step", "bias_rows", "clip_value", "colsum_add", "dropout_backward", "dropout_forward",
+  "embedding_backward", "embedding_forward", "gemm", "gemm_rm", "linear_backward", "linear_forward",
   "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward", "mse", "orthonormalize_rows",
   "scale", "sgd_step", "sigmoid_backward", "sigmoid_forward", "softmax_xent", "sum_squares",
   "tanh_backward", "tanh_forward", "transpose_packed",
@@ -145,7 +146,7 @@ describe("instructions in each build", () => {
   // Vectorised in their own exported body. gemm and gemm_rm are not: their arithmetic is in the
   // tiles they call (tile4x8, a function of its own; tile1x8, @inline, inside the block loop).
   const SIMD_KERNELS = ["lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value",
-    "mse", "softmax_xent", "sgd_step", "adam_step"];
+    "mse", "softmax_xent", "sgd_step", "adam_step", "dropout_forward", "embedding_backward"];
   const GEMMS = ["gemm", "gemm_rm"];
 
   /** What the tile functions under a gemm export contain: every function it calls, transitively. */

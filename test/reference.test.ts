@@ -174,6 +174,15 @@ const gradCases: Array<{ claim: string; cfg: RefConfig; T: number; B: number; ze
   },
 ];
 
+// Keras masks, T=5 B=3 ([T][B]): row 0 pre-padded, row 1 with a gap, row 2 post-padded.
+const MASK = [0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0];
+gradCases.push(
+  { claim: "hard-sigmoid recurrent activation, peepholes, h0/c0", cfg: { ...base, inputSize: 3, hiddenSize: 4, peephole: true, recurrentActivation: "hardSigmoid" }, T: 4, B: 2 },
+  { claim: "Keras mask (pre-padded, gap, post-padded rows), 2 layers, bidirectional, proj, h0/c0", cfg: { ...base, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, projSize: 2, mask: MASK }, T: 5, B: 3 },
+  { claim: "Keras mask, reverse, peepholes, hard sigmoid", cfg: { ...base, inputSize: 2, hiddenSize: 3, reverse: true, peephole: true, mask: MASK, recurrentActivation: "hardSigmoid" }, T: 5, B: 3 },
+  { claim: "bias: false, 2 layers, bidirectional", cfg: { ...base, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, bias: false }, T: 3, B: 2 },
+);
+
 describe("finite-difference gradcheck of refBackward (eps=1e-6, rel err <= 1e-6)", () => {
   gradCases.forEach(({ claim, cfg, T, B, zeroState }, n) => {
     it(`refBackward matches central differences: ${claim}`, () => {
@@ -220,6 +229,59 @@ describe("reverse: true", () => {
     // ...and it is a genuinely different model from the forward direction on the same input.
     const plain = refForward(cfgF, p.params, p.x, p.h0, p.c0, T, B);
     expect(maxAbsDiff(plain.hn, fr.hn)).toBeGreaterThan(1e-3);
+  });
+});
+
+// ---------------------------------------------------------------- Keras masks
+
+describe("mask", () => {
+  // T=6 B=4 ([T][B]): row 0 pre-padded, row 1 post-padded, row 2 with gaps, row 3 never processed.
+  const mask = [0, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0];
+  const T = 6, B = 4;
+  const cases: Array<[string, RefConfig]> = [
+    ["one layer, forward", { ...base, inputSize: 3, hiddenSize: 4, mask }],
+    ["one layer, reverse, peepholes", { ...base, inputSize: 3, hiddenSize: 4, reverse: true, peephole: true, mask }],
+    ["2 layers, bidirectional, proj, hard sigmoid", { ...base, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, projSize: 2, recurrentActivation: "hardSigmoid", mask }],
+  ];
+  it.each(cases)("%s: each row equals its processed steps run alone, and a masked step repeats the previous output in processing order (h0 before any)", (_, cfg) => {
+    const p = randomProblem(cfg, T, B, 31);
+    const { Ho, D, S } = dims(cfg);
+    const I = cfg.inputSize, H = cfg.hiddenSize, W = D * Ho, L = cfg.numLayers;
+    const full = refForward(cfg, p.params, p.x, p.h0, p.c0, T, B);
+    for (let b = 0; b < B; b++) {
+      const steps = [...Array(T).keys()].filter((t) => mask[t * B + b]);
+      const rows = (a: F64, n: number) => { // row b of every [S][B][n] state
+        const out = new Float64Array(S * n);
+        for (let k = 0; k < S; k++) out.set(a.subarray((k * B + b) * n, (k * B + b + 1) * n), k * n);
+        return out;
+      };
+      const h0 = rows(p.h0, Ho), c0 = rows(p.c0, H);
+      let alone: { y: F64; hn: F64; cn: F64 } = { y: new Float64Array(0), hn: h0, cn: c0 };
+      if (steps.length) {
+        const x = new Float64Array(steps.length * I);
+        steps.forEach((t, q) => x.set(p.x.subarray((t * B + b) * I, (t * B + b + 1) * I), q * I));
+        alone = refForward({ ...cfg, mask: undefined }, p.params, x, h0, c0, steps.length, 1);
+      }
+      expectClose(`hn row ${b}`, rows(full.hn, Ho), alone.hn, TOL.f64);
+      expectClose(`cn row ${b}`, rows(full.cn, H), alone.cn, TOL.f64);
+      for (let t = 0; t < T; t++) {
+        for (let d = 0; d < D; d++) {
+          // The processed step whose output step t shows: itself, else the last one before it in
+          // processing order (earlier in time forward, later in time for a reverse direction).
+          const back = d === 1 || !!cfg.reverse;
+          const seen = steps.filter((u) => (back ? u >= t : u <= t));
+          const q = seen.length ? steps.indexOf(back ? seen[0] : seen[seen.length - 1]) : -1;
+          const want = q >= 0 ? alone.y.subarray(q * W + d * Ho, q * W + (d + 1) * Ho)
+            : h0.subarray(((L - 1) * D + d) * Ho, ((L - 1) * D + d + 1) * Ho);
+          expectClose(`y[${t}][${b}] direction ${d}`, full.y.subarray((t * B + b) * W + d * Ho, (t * B + b) * W + (d + 1) * Ho), want, TOL.f64);
+        }
+      }
+    }
+    // Masked steps give their inputs exactly zero gradient.
+    const { dx } = refBackward(cfg, p.params, full, p.R, p.Rh, p.Rc);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+      if (!mask[t * B + b]) for (let k = 0; k < I; k++) expect(dx[(t * B + b) * I + k], `dx[${t}][${b}][${k}]`).toBe(0);
+    }
   });
 });
 

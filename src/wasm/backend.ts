@@ -23,21 +23,27 @@ export interface Kernels {
   transpose_packed(dst: P, src: P, K: number, N: number): void;
   bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
   colsum_add(out: P, out2: P, src: P, rows: number, n: number, lds: number): void;
-  lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
+  lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, mask: P,
+    t: number, B: number, H: number, ract: number): void;
   lstm_cell_backward(da: P, dc: P, dpi: P, dpf: P, dpo: P, dm: P, ldm: number, act: P, cs: P, cp: P,
-    pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
+    pi: P, pf: P, po: P, lengths: P, mask: P, t: number, B: number, H: number, ract: number): void;
   lstm_forward(y: P, ldy: number, h: P, c: P, act: P, cs: P, cp: P, hp: P, m: P, mts: number, x: P, ldx: number,
-    wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P,
-    T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
+    wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P, mask: P,
+    T: number, B: number, In: number, H: number, Hout: number, reverse: number, ract: number): void;
   lstm_backward(dx: P, ldx: number, dh: P, dc: P, dwih: P, dwhh: P, dbih: P, dbhh: P, dwhr: P,
     dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, dy: P, ldy: number,
     x: P, act: P, cs: P, cp: P, hp: P, m: P, wih_t: P, whh_t: P, whr_t: P,
-    pi: P, pf: P, po: P, lengths: P, T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
+    pi: P, pf: P, po: P, lengths: P, mask: P, T: number, B: number, In: number, H: number, Hout: number,
+    reverse: number, ract: number): void;
   sum_squares(g: P, n: number): number;
   scale(g: P, n: number, k: number): void;
   clip_value(g: P, n: number, v: number): void;
-  linear_forward(y: P, x: P, ldx: number, w: P, b: P, R: number, In: number, O: number): void;
-  linear_backward(dx: P, dw: P, db: P, dy: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number): void;
+  linear_forward(y: P, x: P, ldx: number, w: P, b: P, R: number, In: number, O: number, act: number): void;
+  linear_backward(dx: P, dw: P, db: P, dz: P, dy: P, y: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number, act: number): void;
+  embedding_forward(y: P, ids: P, W: P, R: number, E: number): void;
+  embedding_backward(dW: P, dy: P, ids: P, R: number, E: number, paddingIdx: number): void;
+  dropout_forward(y: P, mask: P, x: P, n: number, p: number, seed: number, stream: number, given: number): void;
+  dropout_backward(dx: P, dy: P, mask: P, n: number): void;
   mse(d: P, p: P, y: P, mask: P, R: number, C: number, scale: number): number;
   softmax_xent(d: P, z: P, t: P, R: number, C: number, scale: number): number;
   sgd_step(p: P, g: P, v: P, n: number, lr: number, momentum: number, dampening: number, nesterov: number, wd: number, first: number): void;
@@ -49,7 +55,8 @@ export interface Kernels {
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "transpose_packed",
   "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
-  "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "mse", "softmax_xent",
+  "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "embedding_forward", "embedding_backward",
+  "dropout_forward", "dropout_backward", "mse", "softmax_xent",
   "sgd_step", "adam_step", "orthonormalize_rows",
 ];
 

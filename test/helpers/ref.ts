@@ -14,6 +14,16 @@ export interface RefConfig {
   reverse?: boolean;
   /** Per batch element, 1 <= lengths[b] <= T; step t is valid for b iff t < lengths[b]. */
   lengths?: number[];
+  /**
+   * Keras/TF.js mask, [T][B] time-major, nonzero = processed; exclusive with lengths. A masked
+   * step carries h and c unchanged and outputs the carried h (TF.js's rnn(): the previous output
+   * in processing order, h0 before any step was processed).
+   */
+  mask?: number[];
+  /** The i, f, o gates' function: "sigmoid" (default) or Keras's "hardSigmoid" clip(0.2x + 0.5, 0, 1). */
+  recurrentActivation?: "sigmoid" | "hardSigmoid";
+  /** false: no bias tensors (torch's bias=False); both biases are 0. Default true. */
+  bias?: boolean;
 }
 
 export type F64 = Float64Array;
@@ -32,6 +42,11 @@ export function refSigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
+/** Keras's hard sigmoid, clip(0.2x + 0.5, 0, 1), in float64. */
+export function refHardSigmoid(x: number): number {
+  return Math.min(1, Math.max(0, 0.2 * x + 0.5));
+}
+
 export function refTanh(x: number): number {
   return Math.tanh(x); // already saturates to +-1 without overflow
 }
@@ -48,7 +63,7 @@ export function refParamShapes(cfg: RefConfig): Array<[string, number[]]> {
     for (let d = 0; d < D; d++) {
       const s = suffixOf(l, d);
       out.push([`weight_ih${s}`, [4 * H, inSize]], [`weight_hh${s}`, [4 * H, Ho]]);
-      out.push([`bias_ih${s}`, [4 * H]], [`bias_hh${s}`, [4 * H]]);
+      if (cfg.bias !== false) out.push([`bias_ih${s}`, [4 * H]], [`bias_hh${s}`, [4 * H]]);
       if (cfg.projSize > 0) out.push([`weight_hr${s}`, [Ho, H]]);
       if (cfg.peephole) {
         out.push([`peephole_i${s}`, [H]], [`peephole_f${s}`, [H]], [`peephole_o${s}`, [H]]);
@@ -111,6 +126,10 @@ function checkConfig(cfg: RefConfig, T: number, B: number): void {
       if (!Number.isInteger(n) || n < 1 || n > T) throw new Error(`ref: length ${n} outside [1, ${T}]`);
     }
   }
+  if (cfg.mask) {
+    if (cfg.lengths) throw new Error("ref: lengths and mask are exclusive");
+    if (cfg.mask.length !== T * B) throw new Error(`ref: mask has ${cfg.mask.length} entries, T*B is ${T * B}`);
+  }
 }
 
 function checkLen(what: string, a: F64 | undefined, n: number): F64 {
@@ -125,8 +144,11 @@ function dirParams(cfg: RefConfig, params: Record<string, F64>, l: number, d: nu
   const get = (name: string) =>
     checkLen(`parameter ${name}${s}`, params[name + s], shapes.get(name + s)!.reduce((p, n) => p * n, 1));
   const zeros = new Float64Array(cfg.hiddenSize);
+  const noBias = new Float64Array(4 * cfg.hiddenSize);
+  const bias = cfg.bias !== false;
   return {
-    Wih: get("weight_ih"), Whh: get("weight_hh"), bih: get("bias_ih"), bhh: get("bias_hh"),
+    Wih: get("weight_ih"), Whh: get("weight_hh"),
+    bih: bias ? get("bias_ih") : noBias, bhh: bias ? get("bias_hh") : noBias,
     Whr: cfg.projSize > 0 ? get("weight_hr") : null,
     pi: cfg.peephole ? get("peephole_i") : zeros,
     pf: cfg.peephole ? get("peephole_f") : zeros,
@@ -137,10 +159,18 @@ function dirParams(cfg: RefConfig, params: Record<string, F64>, l: number, d: nu
 function sameConfig(a: RefConfig, b: RefConfig): boolean {
   const keys: Array<keyof RefConfig> = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "projSize", "peephole"];
   return keys.every((k) => a[k] === b[k]) && !!a.reverse === !!b.reverse &&
-    JSON.stringify(a.lengths ?? null) === JSON.stringify(b.lengths ?? null);
+    (a.recurrentActivation ?? "sigmoid") === (b.recurrentActivation ?? "sigmoid") && (a.bias !== false) === (b.bias !== false) &&
+    JSON.stringify(a.lengths ?? null) === JSON.stringify(b.lengths ?? null) &&
+    JSON.stringify(a.mask ?? null) === JSON.stringify(b.mask ?? null);
 }
 
-const isValid = (cfg: RefConfig, t: number, b: number) => !cfg.lengths || t < cfg.lengths[b];
+/** Whether step t of batch row b is processed (not padding, not masked). */
+const isValid = (cfg: RefConfig, t: number, b: number, B: number) =>
+  (!cfg.lengths || t < cfg.lengths[b]) && (!cfg.mask || cfg.mask[t * B + b] !== 0);
+
+const isHard = (cfg: RefConfig) => cfg.recurrentActivation === "hardSigmoid";
+/** The recurrent activation's derivative from its output s. */
+const ractGrad = (cfg: RefConfig, s: number) => (isHard(cfg) ? (s > 0 && s < 1 ? 0.2 : 0) : s * (1 - s));
 
 // ---------------------------------------------------------------- forward
 
@@ -198,13 +228,17 @@ function runDirection(
     h: z(T * B * Ho),
   };
   const a = z(4 * H);
+  const sig = isHard(cfg) ? refHardSigmoid : refSigmoid;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     for (let b = 0; b < B; b++) {
       const hb = b * Ho, cb = b * H, tH = (t * B + b) * H, tHo = (t * B + b) * Ho;
       for (let k = 0; k < Ho; k++) dc.hPrev[tHo + k] = h[hb + k];
       for (let j = 0; j < H; j++) dc.cPrev[tH + j] = c[cb + j];
-      if (!isValid(cfg, t, b)) continue; // padded: state carried, records stay 0
+      if (!isValid(cfg, t, b, B)) { // state carried, records stay 0; a masked step outputs the carried h
+        if (cfg.mask) for (let r = 0; r < Ho; r++) dc.h[tHo + r] = h[hb + r];
+        continue;
+      }
       const xo = (t * B + b) * inSize;
       for (let r = 0; r < 4 * H; r++) {
         let sum = p.bih[r] + p.bhh[r];
@@ -214,11 +248,11 @@ function runDirection(
       }
       for (let j = 0; j < H; j++) {
         const cp = c[cb + j];
-        const ig = refSigmoid(a[j] + p.pi[j] * cp);
-        const fg = refSigmoid(a[H + j] + p.pf[j] * cp);
+        const ig = sig(a[j] + p.pi[j] * cp);
+        const fg = sig(a[H + j] + p.pf[j] * cp);
         const gg = refTanh(a[2 * H + j]);
         const cNew = fg * cp + ig * gg;
-        const og = refSigmoid(a[3 * H + j] + p.po[j] * cNew); // output peephole sees c_t
+        const og = sig(a[3 * H + j] + p.po[j] * cNew); // output peephole sees c_t
         dc.i[tH + j] = ig; dc.f[tH + j] = fg; dc.g[tH + j] = gg; dc.o[tH + j] = og;
         dc.c[tH + j] = cNew;
         dc.m[tH + j] = og * refTanh(cNew);
@@ -297,8 +331,11 @@ function backDirection(
   for (let s = 0; s < T; s++) {
     const t = dc.reverse ? s : T - 1 - s; // opposite order to the forward pass
     for (let b = 0; b < B; b++) {
-      if (!isValid(cfg, t, b)) continue; // padded: dh/dc pass through, dy ignored, dx stays 0
       const hb = b * Ho, cb = b * H, tH = (t * B + b) * H, tHo = (t * B + b) * Ho;
+      if (!isValid(cfg, t, b, B)) { // dh/dc pass through, dx stays 0; padded: dy ignored
+        if (cfg.mask) for (let r = 0; r < Ho; r++) dh[hb + r] += dOut[(t * B + b) * D * Ho + d * Ho + r]; // y_t was the carried h
+        continue;
+      }
       for (let r = 0; r < Ho; r++) dht[r] = dh[hb + r] + dOut[(t * B + b) * D * Ho + d * Ho + r];
       if (p.Whr) {
         dm.fill(0);
@@ -314,10 +351,10 @@ function backDirection(
       for (let j = 0; j < H; j++) {
         const i = dc.i[tH + j], f = dc.f[tH + j], gg = dc.g[tH + j], o = dc.o[tH + j];
         const c = dc.c[tH + j], cp = dc.cPrev[tH + j], tc = refTanh(c);
-        const dao = dm[j] * tc * o * (1 - o);
+        const dao = dm[j] * tc * ractGrad(cfg, o);
         const dct = dcs[cb + j] + dm[j] * o * (1 - tc * tc) + dao * p.po[j]; // total dL/dc_t
-        const dai = dct * gg * i * (1 - i);
-        const daf = dct * cp * f * (1 - f);
+        const dai = dct * gg * ractGrad(cfg, i);
+        const daf = dct * cp * ractGrad(cfg, f);
         const dag = dct * i * (1 - gg * gg);
         g.pi[j] += dai * cp; g.pf[j] += daf * cp; g.po[j] += dao * c;
         dcs[cb + j] = dct * f + dai * p.pi[j] + daf * p.pf[j]; // dL/dc_{t-1}
