@@ -124,8 +124,10 @@ export function toOnnx(model: ModelSource): { W: Tensor; R: Tensor; B: Tensor; P
     const s = d ? "_l0_reverse" : "_l0";
     W.set(permuteAxis(t[`weight_ih${s}`].data, 1, G, I, map), d * G * I);
     R.set(permuteAxis(t[`weight_hh${s}`].data, 1, G, H, map), d * G * H);
-    B.set(permuteAxis(t[`bias_ih${s}`].data, 1, G, 1, map), 2 * d * G);
-    B.set(permuteAxis(t[`bias_hh${s}`].data, 1, G, 1, map), (2 * d + 1) * G);
+    if (c.bias) { // bias: false exports zeros (ONNX's B is optional and defaults to them)
+      B.set(permuteAxis(t[`bias_ih${s}`].data, 1, G, 1, map), 2 * d * G);
+      B.set(permuteAxis(t[`bias_hh${s}`].data, 1, G, 1, map), (2 * d + 1) * G);
+    }
     if (P) ["i", "o", "f"].forEach((g, k) => P.set(t[`peephole_${g}${s}`].data, (3 * d + k) * H));
   }
   const out: { W: Tensor; R: Tensor; B: Tensor; P?: Tensor } = { W: { data: W, shape: [D, G, I] }, R: { data: R, shape: [D, G, H] }, B: { data: B, shape: [D, 2 * G] } };
@@ -315,7 +317,7 @@ function exportSingle(model: ModelSource, target: string) {
     : c.projSize ? `projSize ${c.projSize}` : c.peephole ? "peepholes" : null;
   if (extra) throw new LSTMError("model", `one forward layer without projection or peepholes (${target})`, extra);
   const bias = new Float32Array(4 * c.hiddenSize);
-  for (let k = 0; k < bias.length; k++) bias[k] = t.bias_ih_l0.data[k] + t.bias_hh_l0.data[k];
+  if (c.bias) for (let k = 0; k < bias.length; k++) bias[k] = t.bias_ih_l0.data[k] + t.bias_hh_l0.data[k];
   return { I: c.inputSize, H: c.hiddenSize, wih: t.weight_ih_l0.data, whh: t.weight_hh_l0.data, bias };
 }
 

@@ -1,21 +1,71 @@
-// The seam between a model and its kernels: where its buffers live in wasm memory and which
+// The seam between an LSTM and its kernels: where its buffers live in wasm memory and which
 // kernel runs on which of them. Everything here trusts its arguments; src/lstm.ts validates.
 import type { Tensor } from "./tensor";
 import type { Backend } from "./wasm/backend";
-import { Workspace } from "./wasm/workspace";
+import { Workspace, type Ptrs } from "./wasm/workspace";
 import { type LSTMConfig, type Layout, layoutParams, dims, panelSize } from "./layout";
 import { ParamBlock } from "./params";
 import { readRows } from "./io";
 
 type Dims = ReturnType<typeof dims>;
-/** Byte pointers of named buffers (0 = absent). */
-export type Ptrs = Record<string, number>;
-/** Absolute byte pointers of one (layer, direction)'s tensors in a parameter or gradient block. */
+/** Absolute byte pointers of one (layer, direction)'s tensors in a parameter or gradient block (0: absent). */
 interface GroupPtrs { wih: number; whh: number; bih: number; bhh: number; whr: number; pi: number; pf: number; po: number }
+
+/** What one call feeds the layers: the input rows and which steps are processed. */
+export interface RunInput {
+  /** [T,B,I] input rows. */
+  x: number;
+  /** i32 [B] valid lengths (PyTorch's packed sequences) or 0. */
+  lens: number;
+  /** i32 [T,B] Keras mask (nonzero: processed) or 0; never with lens. */
+  mask: number;
+}
+/** Dropout keys of one call: `stream` advances with every mask drawn. */
+export interface DropoutKeys { seed: number; stream: number }
+
+// Sizes in floats of each plan. `ownX`: the plan holds the input rows (a standalone call copies
+// x there); inside a Sequential the input is the previous layer's output.
+function trainSizes(d: Dims, cfg: LSTMConfig, T: number, B: number, lengths: boolean, ownX: boolean) {
+  const { H, D, Hout, L, I, G } = d;
+  const TB = T * B, LD = L * D, proj = cfg.projSize > 0, perLD = (n: number) => new Array<number>(LD).fill(n);
+  return {
+    x: ownX ? TB * I : 0, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H, flip: cfg.goBackwards ? B * D * Hout : 0,
+    y: new Array<number>(L).fill(TB * D * Hout),
+    drop: new Array<number>(L - 1).fill(cfg.dropout > 0 ? TB * D * Hout : 0),
+    act: perLD(TB * G), cs: perLD(TB * H), cp: perLD(TB * H), hp: perLD(TB * Hout), m: perLD(proj ? TB * H : 0),
+  };
+}
+function inferSizes(d: Dims, cfg: LSTMConfig, T: number, B: number, gates: boolean, lengths: boolean, ownX: boolean) {
+  const { H, D, Hout, L, I, G } = d;
+  const TB = T * B, LD = L * D, proj = cfg.projSize > 0;
+  return {
+    x: ownX ? TB * I : 0, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H, flip: cfg.goBackwards ? B * D * Hout : 0,
+    ya: TB * D * Hout, yb: L > 1 ? TB * D * Hout : 0, act: TB * G,
+    cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
+  };
+}
+function backSizes(d: Dims, cfg: LSTMConfig, T: number, B: number) {
+  const { H, D, Hout, L, I, G } = d;
+  const TB = T * B, LD = L * D, proj = cfg.projSize > 0;
+  return {
+    dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
+    da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
+    flip: cfg.goBackwards ? B * D * Hout : 0,
+    wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
+  };
+}
+/** The buffers of a training forward, kept for backward: per layer, and per (layer, direction). */
+export type TrainPlan = Ptrs<ReturnType<typeof trainSizes>>;
+/** The buffers of an inference forward or a step. */
+export type InferPlan = Ptrs<ReturnType<typeof inferSizes>>;
+/** The buffers of a backward pass. */
+export type BackPlan = Ptrs<ReturnType<typeof backSizes>>;
+
 /** What backward() needs from the last training forward. */
-export interface Cache { T: number; B: number; p: Ptrs }
+export interface Cache { T: number; B: number; p: TrainPlan; in: RunInput }
 
 const GATE_NAMES = ["i", "f", "g", "o"] as const;
+const RACT = { sigmoid: 0, hardSigmoid: 1 } as const;
 
 export class Engine {
   readonly d: Dims;
@@ -29,24 +79,21 @@ export class Engine {
   // The last plan of each kind, reused while the sizes repeat (streaming steps, same-size batches,
   // a training loop), so a steady stream of calls plans, and allocates, nothing.
   private inferKey = [-1, -1, -1];
-  private inferPlan: Ptrs = {};
+  private inferPlan: InferPlan | null = null;
   private trainKey = [-1, -1, -1];
-  private trainPlan: Ptrs = {};
+  private trainPlan: TrainPlan | null = null;
   private backKey = [-1, -1];
-  private backPlan: Ptrs = {};
+  private backPlan: BackPlan | null = null;
   /** What backward() needs from the last training forward, or null. */
   cache: Cache | null = null;
-  private readonly saved: Cache = { T: 0, B: 0, p: {} };
-  // Buffer names per layer (y0, y1, …) and per layer-direction (act0, …), made once: building them
-  // with template strings in every call would allocate.
-  private readonly nm: { y: string[]; act: string[]; cs: string[]; cp: string[]; hp: string[]; m: string[] };
+  private readonly saved: Cache = { T: 0, B: 0, p: null as unknown as TrainPlan, in: { x: 0, lens: 0, mask: 0 } };
+  private readonly ract: number;
 
   constructor(readonly be: Backend, readonly cfg: LSTMConfig) {
     this.d = dims(cfg);
-    const LD = this.d.L * this.d.D, names = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k}`);
-    this.nm = { y: names("y", this.d.L), act: names("act", LD), cs: names("cs", LD), cp: names("cp", LD), hp: names("hp", LD), m: names("m", LD) };
     this.layout = layoutParams(cfg);
     this.blk = new ParamBlock(be, this.layout.entries, this.layout.total);
+    this.ract = RACT[cfg.recurrentActivation];
     this.bind();
     this.trainWs = new Workspace(be, "training buffers");
     this.inferWs = new Workspace(be, "inference buffers");
@@ -86,83 +133,99 @@ export class Engine {
   }
   readonly viewFn = (ptr: number, n: number): Float32Array => this.view(ptr, n);
 
-  /** Remember a training forward's plan for backward(). */
-  keep(T: number, B: number, p: Ptrs): void {
+  /** Remember a training forward's plan and input for backward(). */
+  keep(T: number, B: number, p: TrainPlan, input: RunInput): void {
     const c = this.saved;
     c.T = T; c.B = B; c.p = p;
+    c.in.x = input.x; c.in.lens = input.lens; c.in.mask = input.mask;
     this.cache = c;
   }
 
   /** Buffers of a training forward: every layer's output and every direction's saved state. */
-  planTrain(T: number, B: number, lengths: boolean): Ptrs {
-    const key = this.trainKey, flag = lengths ? 1 : 0;
-    if (key[0] === T && key[1] === B && key[2] === flag) {
+  planTrain(T: number, B: number, lengths: boolean, ownX = true): TrainPlan {
+    const key = this.trainKey, flag = (lengths ? 1 : 0) + (ownX ? 2 : 0);
+    if (key[0] === T && key[1] === B && key[2] === flag && this.trainPlan) {
       this.cache = null; // its buffers are about to be overwritten
       return this.trainPlan;
     }
-    const { H, D, Hout, L, I, G } = this.d;
-    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
-    const sizes: Record<string, number> = { x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H };
-    for (let l = 0; l < L; l++) sizes[`y${l}`] = TB * D * Hout;
-    for (let k = 0; k < LD; k++) {
-      sizes[`act${k}`] = TB * G; sizes[`cs${k}`] = TB * H; sizes[`cp${k}`] = TB * H;
-      sizes[`hp${k}`] = TB * Hout; sizes[`m${k}`] = proj ? TB * H : 0;
-    }
-    const p = this.trainWs.plan(sizes); // a refusal here leaves the last training forward usable
-    this.cache = null; // its buffers are about to be overwritten
+    const p = this.trainWs.plan(trainSizes(this.d, this.cfg, T, B, lengths, ownX)); // a refusal here leaves the last training forward usable
+    this.cache = null;
     this.trainPlan = p;
     key[0] = T; key[1] = B; key[2] = flag;
     return p;
+  }
+
+  /** Buffers of an inference forward or a step: one layer's scratch, reused by every layer. */
+  planInfer(T: number, B: number, gates: boolean, lengths: boolean, ownX = true): InferPlan {
+    const key = this.inferKey, flags = (gates ? 1 : 0) + (lengths ? 2 : 0) + (ownX ? 4 : 0);
+    if (key[0] === T && key[1] === B && key[2] === flags && this.inferPlan) return this.inferPlan;
+    this.inferPlan = this.inferWs.plan(inferSizes(this.d, this.cfg, T, B, gates, lengths, ownX));
+    key[0] = T; key[1] = B; key[2] = flags;
+    return this.inferPlan;
+  }
+
+  /** Buffers of a backward pass for the cached forward. */
+  planBackward(T: number, B: number): BackPlan {
+    const key = this.backKey;
+    if (key[0] === T && key[1] === B && this.backPlan) return this.backPlan;
+    this.backPlan = this.backWs.plan(backSizes(this.d, this.cfg, T, B));
+    key[0] = T; key[1] = B;
+    return this.backPlan;
   }
 
   /**
    * Zero the input at padded steps (t >= lengths[b]). The kernels never use those rows' results, but
    * dW_ih = xᵀ·dA would turn a NaN there into NaN gradients (0·NaN); PyTorch's packing never reads them.
    */
-  zeroPadding(p: Ptrs, T: number, B: number, lengths: ArrayLike<number>): void {
-    const heap = this.be.f32, I = this.d.I, at = p.x >>> 2;
+  zeroPadding(x: number, T: number, B: number, lengths: ArrayLike<number>): void {
+    const heap = this.be.f32, I = this.d.I, at = x >>> 2;
     for (let b = 0; b < B; b++) for (let t = lengths[b]; t < T; t++) heap.fill(0, at + (t * B + b) * I, at + (t * B + b + 1) * I);
   }
 
-  /** Buffers of an inference forward or a step: one layer's scratch, reused by every layer. */
-  planInfer(T: number, B: number, gates: boolean, lengths: boolean): Ptrs {
-    const key = this.inferKey, flags = (gates ? 1 : 0) + (lengths ? 2 : 0);
-    if (key[0] === T && key[1] === B && key[2] === flags) return this.inferPlan;
-    const { H, D, Hout, L, I, G } = this.d;
-    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
-    this.inferPlan = this.inferWs.plan({
-      x: TB * I, lens: lengths ? B : 0, h: LD * B * Hout, c: LD * B * H,
-      ya: TB * D * Hout, yb: L > 1 ? TB * D * Hout : 0, act: TB * G,
-      cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
-    });
-    key[0] = T; key[1] = B; key[2] = flags;
-    return this.inferPlan;
-  }
-
-  /** Every layer and direction through lstm_forward; returns the pointer to the top layer's y. */
-  run(p: Ptrs, T: number, B: number, train: boolean, gates?: Record<string, Record<string, Tensor>>): number {
+  /**
+   * Every layer and direction through lstm_forward; returns the pointer to the top layer's y
+   * [T,B,D·Hout] (in processing order with goBackwards). In training, with `dropout`, each layer's
+   * output but the last is dropped in place, keyed by `keys` (see assembly/dropout.ts).
+   */
+  run(p: TrainPlan | InferPlan, input: RunInput, T: number, B: number, train: boolean, keys: DropoutKeys | null,
+      gates?: Record<string, Record<string, Tensor>>): number {
     const { H, D, Hout, L, I } = this.d;
     const K = this.be.k;
     const proj = this.cfg.projSize > 0;
-    let input = p.x, In = I;
-    const nm = this.nm;
+    const tp = train ? (p as TrainPlan) : null, ip = train ? null : (p as InferPlan);
+    let x = input.x, In = I;
     for (let l = 0; l < L; l++) {
-      const y = train ? p[nm.y[l]] : l % 2 === 0 ? p.ya : p.yb;
+      const y = tp ? tp.y[l] : l % 2 === 0 ? ip!.ya : ip!.yb;
       for (let d = 0; d < D; d++) {
         const k = l * D + d, w = this.pg[k];
-        const act = train ? p[nm.act[k]] : p.act;
-        const cs = train ? p[nm.cs[k]] : p.cs;
-        const m = train ? p[nm.m[k]] : p.m;
+        const act = tp ? tp.act[k] : ip!.act;
+        const cs = tp ? tp.cs[k] : ip!.cs;
+        const m = tp ? tp.m[k] : ip!.m;
         const mts = proj && (train || gates) ? B * H : 0;
         K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
-          cs, train ? p[nm.cp[k]] : 0, train ? p[nm.hp[k]] : 0, m, mts, input, In,
-          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, p.lens, 0, T, B, In, H, Hout, this.rev(d), 0);
+          cs, tp ? tp.cp[k] : 0, tp ? tp.hp[k] : 0, m, mts, x, In,
+          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, input.lens, input.mask, T, B, In, H, Hout, this.rev(d), this.ract);
         if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
       }
-      input = y;
+      if (tp && keys && l < L - 1 && this.cfg.dropout > 0) {
+        K.dropout_forward(y, tp.drop[l], y, T * B * D * Hout, this.cfg.dropout, keys.seed >>> 0, keys.stream++ >>> 0, 0);
+      }
+      x = y;
       In = D * Hout;
     }
-    return input;
+    if (this.cfg.goBackwards) this.flipTime(x, T, B * D * Hout, p.flip);
+    return x;
+  }
+
+  /** Reverse the time axis of [T,B,W] rows in place (`tmp` holds one step). */
+  private flipTime(ptr: number, T: number, BW: number, tmp: number): void {
+    const heap = this.be.f32, at = ptr >>> 2, s = tmp >>> 2;
+    for (let t = 0; t < T - 1 - t; t++) {
+      const a = at + t * BW, b = at + (T - 1 - t) * BW;
+      heap.copyWithin(s, a, a + BW);
+      heap.copyWithin(a, b, b + BW);
+      heap.copyWithin(b, s, s + BW);
+    }
   }
 
   private readGates(act: number, cs: number, m: number, y: number, d: number, T: number, B: number): Record<string, Tensor> {
@@ -176,32 +239,23 @@ export class Engine {
     return out;
   }
 
-  /** Buffers of a backward pass for the cached forward. */
-  planBackward(T: number, B: number): Ptrs {
-    const key = this.backKey;
-    if (key[0] === T && key[1] === B) return this.backPlan;
-    const { H, D, Hout, L, I, G } = this.d;
-    const TB = T * B, LD = L * D, proj = this.cfg.projSize > 0;
-    this.backPlan = this.backWs.plan({
-      dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
-      da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
-      wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
-    });
-    key[0] = T; key[1] = B;
-    return this.backPlan;
-  }
-
-  /** BPTT through every layer, top down; q.dy/dh/dc hold the upstream gradients, q.dx/dh/dc get the results. */
-  backward(c: Cache, q: Ptrs): void {
+  /**
+   * BPTT through every layer, top down. q.dy [T,B,D·Hout] (processing order with goBackwards; it
+   * is reordered in place), q.dh, q.dc hold the upstream gradients; q.dx, q.dh, q.dc get the results.
+   */
+  backward(c: Cache, q: BackPlan): void {
     const { H, D, Hout, L, I, G } = this.d;
     const { T, B, p } = c;
-    const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0, nm = this.nm;
+    const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0;
+    if (this.cfg.goBackwards) this.flipTime(q.dy, T, B * D * Hout, q.flip);
     for (let l = L - 1; l >= 0; l--) {
       const In = l === 0 ? I : D * Hout;
       const dOut = l === L - 1 ? q.dy : (l + 1) % 2 === 0 ? q.dmid0 : q.dmid1;
       const dIn = l === 0 ? q.dx : l % 2 === 0 ? q.dmid0 : q.dmid1;
+      // The layer above saw this layer's output through dropout: the same mask scales the gradient.
+      if (l < L - 1 && this.cfg.dropout > 0) K.dropout_backward(dOut, dOut, p.drop[l], TB * D * Hout);
       heap.fill(0, dIn >>> 2, (dIn >>> 2) + TB * In);
-      const xin = l === 0 ? p.x : p[nm.y[l - 1]];
+      const xin = l === 0 ? c.in.x : p.y[l - 1];
       for (let d = 0; d < D; d++) {
         const k = l * D + d, w = this.pg[k], g = this.gg[k];
         K.transpose_packed(q.wih, w.wih, In, G);
@@ -210,15 +264,15 @@ export class Engine {
         K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
           q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
-          xin, p[nm.act[k]], p[nm.cs[k]], p[nm.cp[k]], p[nm.hp[k]], p[nm.m[k]], q.wih, q.whh, q.whr,
-          w.pi, w.pf, w.po, p.lens, 0, T, B, In, H, Hout, this.rev(d), 0);
+          xin, p.act[k], p.cs[k], p.cp[k], p.hp[k], p.m[k], q.wih, q.whh, q.whr,
+          w.pi, w.pf, w.po, c.in.lens, c.in.mask, T, B, In, H, Hout, this.rev(d), this.ract);
       }
     }
   }
 
   /** Whether direction d runs backwards in time: the second of a pair, or the only one of a reverse model. */
   private rev(d: number): number {
-    return d === 1 || this.cfg.reverse ? 1 : 0;
+    return d === 1 || this.cfg.reverse || this.cfg.goBackwards ? 1 : 0;
   }
 
   free(): void {

@@ -8,7 +8,7 @@ import type { Backend } from "./wasm/backend";
 export type InitScheme = "pytorch" | "keras";
 
 /** A standard normal sample from a uniform generator (Box-Muller). */
-function normal(rand: () => number): () => number {
+export function normal(rand: () => number): () => number {
   let spare: number | null = null;
   return () => {
     if (spare !== null) { const s = spare; spare = null; return s; }

@@ -16,6 +16,16 @@ export interface LSTMConfig {
   projSize: number;
   peephole: boolean;
   batchFirst: boolean;
+  /** Whether the layer has bias_ih and bias_hh (torch's `bias`). */
+  bias: boolean;
+  /** The activation of the i, f and o gates. */
+  recurrentActivation: "sigmoid" | "hardSigmoid";
+  /** PyTorch's dropout: on every layer's output but the last, in training. */
+  dropout: number;
+  /** In a Sequential: hand the next layer every step (true) or each sequence's last output (false). */
+  returnSequences: boolean;
+  /** Keras's go_backwards: run from the last step to the first, every-step outputs in processing order. */
+  goBackwards: boolean;
 }
 
 /** One PyTorch tensor inside the block. */
@@ -61,45 +71,58 @@ export function dims(cfg: LSTMConfig) {
   return { H, D, Hout, G: 4 * H, L: cfg.numLayers, I: cfg.inputSize };
 }
 
-/** Floats of the parameter block, in closed form: layers past the first all have the same size. */
+/**
+ * The one parameter-layout builder every layer uses: tensors in order, each on a 64-byte line,
+ * 2-D weights in panels (see above) and everything else as it is.
+ */
+export class LayoutBuilder {
+  readonly entries: ParamEntry[] = [];
+  total = 0;
+
+  /** Add a tensor; returns its float offset in the block. */
+  add(name: string, shape: number[], packed: boolean): number {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const offset = this.total;
+    this.entries.push({ name, shape, offset, size, packed });
+    this.total += alignFloats(packed ? panelSize(shape[0], shape[1]) : size);
+    return offset;
+  }
+}
+
+/** Floats of an LSTM's parameter block, in closed form: layers past the first all have the same size. */
 export function paramFloats(cfg: LSTMConfig): number {
   const { H, D, Hout, G, L, I } = dims(cfg);
-  const group = (In: number) => alignFloats(panelSize(G, In)) + alignFloats(panelSize(G, Hout)) + 2 * alignFloats(G) +
+  const group = (In: number) => alignFloats(panelSize(G, In)) + alignFloats(panelSize(G, Hout)) + (cfg.bias ? 2 * alignFloats(G) : 0) +
     (cfg.projSize > 0 ? alignFloats(panelSize(Hout, H)) : 0) + (cfg.peephole ? 3 * alignFloats(H) : 0);
   return D * (group(I) + (L - 1) * group(D * Hout));
 }
 
+/** An LSTM's tensors with torch.nn.LSTM's names, shapes and order (peepholes last, ours). */
 export function layoutParams(cfg: LSTMConfig): Layout {
   const { H, D, Hout, G, L, I } = dims(cfg);
-  const entries: ParamEntry[] = [];
+  const b = new LayoutBuilder();
   const groups: Group[] = [];
-  let at = 0;
-  const add = (name: string, shape: number[], packed: boolean) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    entries.push({ name, shape, offset: at, size, packed });
-    const off = at;
-    at += alignFloats(packed ? panelSize(shape[0], shape[1]) : size);
-    return off;
-  };
   for (let l = 0; l < L; l++) {
     const In = l === 0 ? I : D * Hout;
     for (let d = 0; d < D; d++) {
       const s = `_l${l}${d ? "_reverse" : ""}`;
-      const g: Group = { In, wih: 0, whh: 0, bih: 0, bhh: 0, whr: -1, pi: -1, pf: -1, po: -1 };
-      g.wih = add(`weight_ih${s}`, [G, In], true);
-      g.whh = add(`weight_hh${s}`, [G, Hout], true);
-      g.bih = add(`bias_ih${s}`, [G], false);
-      g.bhh = add(`bias_hh${s}`, [G], false);
-      if (cfg.projSize > 0) g.whr = add(`weight_hr${s}`, [Hout, H], true);
+      const g: Group = { In, wih: 0, whh: 0, bih: -1, bhh: -1, whr: -1, pi: -1, pf: -1, po: -1 };
+      g.wih = b.add(`weight_ih${s}`, [G, In], true);
+      g.whh = b.add(`weight_hh${s}`, [G, Hout], true);
+      if (cfg.bias) {
+        g.bih = b.add(`bias_ih${s}`, [G], false);
+        g.bhh = b.add(`bias_hh${s}`, [G], false);
+      }
+      if (cfg.projSize > 0) g.whr = b.add(`weight_hr${s}`, [Hout, H], true);
       if (cfg.peephole) {
-        g.pi = add(`peephole_i${s}`, [H], false);
-        g.pf = add(`peephole_f${s}`, [H], false);
-        g.po = add(`peephole_o${s}`, [H], false);
+        g.pi = b.add(`peephole_i${s}`, [H], false);
+        g.pf = b.add(`peephole_f${s}`, [H], false);
+        g.po = b.add(`peephole_o${s}`, [H], false);
       }
       groups.push(g);
     }
   }
-  return { entries, groups, total: at };
+  return { entries: b.entries, groups, total: b.total };
 }
 
 // Row n of a PyTorch [N,K] weight is a strided column of its panel: K floats, 8 apart.

@@ -1,79 +1,123 @@
-import { LSTMError, checkInt, checkBool } from "./errors";
+import { LSTMError, checkInt, checkBool, describe } from "./errors";
 import { type Tensor, type TensorLike, toTensor, intact } from "./tensor";
 import { backend } from "./wasm/backend";
 import { Workspace } from "./wasm/workspace";
-import { type ParamEntry, panelSize, alignFloats } from "./layout";
-import { ParamBlock } from "./params";
+import { LayoutBuilder, panelSize } from "./layout";
+import { ParamBlock, type PreparedLoad } from "./params";
 import { seededRandom } from "./rng";
 import { checkKeys, outData, emit } from "./io";
 import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
 import { Brand } from "./brand";
+import type { Ctx, Flow, Port, LayerSpec } from "./layers/layer";
 
 /** @internal Every Linear the constructor made. */
 export const LINEARS = new Brand("linear", "a Linear made with new Linear(…)");
+
+/** The activations a Linear applies after x·Wᵀ + b (softmax over the last dimension). */
+export type Activation = "relu" | "tanh" | "sigmoid" | "softmax";
+// Their codes in the kernels (assembly/linear.ts); 0 is none (logits).
+const ACT = { relu: 1, tanh: 2, sigmoid: 3, softmax: 4 } as const;
 
 /** Options of {@link Linear}; names follow torch.nn.Linear. */
 export interface LinearOptions {
   inputSize: number;
   outputSize: number;
+  /** Applied after the affine map; none by default (a regression output, or logits). */
+  activation?: Activation;
+  /** torch's `bias`: false drops the bias (and its state-dict key). Default true. */
+  bias?: boolean;
   /** Seed of PyTorch's default initialisation, U(−1/√inputSize, 1/√inputSize); random when omitted. */
   seed?: number;
 }
 
+/** A Linear's configuration. */
+export interface LinearConfig { inputSize: number; outputSize: number; activation: Activation | null; bias: boolean }
+
+/** @internal Every option checked, nothing allocated (see checkLSTMOptions). */
+export function checkLinearOptions(opts: LinearOptions, at = "options"): { cfg: LinearConfig; seed: number } {
+  checkKeys(at, opts, ["inputSize", "outputSize", "activation", "bias", "seed"]);
+  const o = opts as unknown as Record<string, unknown>;
+  const In = checkInt(`${at}.inputSize`, o.inputSize), O = checkInt(`${at}.outputSize`, o.outputSize);
+  const activation = (o.activation ?? null) as Activation | null;
+  if (activation !== null && !(typeof activation === "string" && Object.prototype.hasOwnProperty.call(ACT, activation))) {
+    throw new LSTMError(`${at}.activation`, "'relu', 'tanh', 'sigmoid' or 'softmax' (or none)", describe(activation));
+  }
+  const bias = checkBool(`${at}.bias`, o.bias ?? true);
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt(`${at}.seed`, o.seed, 0, 2 ** 32 - 1);
+  // The weight's panels and their gradients must fit in wasm32.
+  const need = 8 * (panelSize(O, In) + O);
+  if (need > 2 ** 32) throw new LSTMError(at, "sizes whose parameters fit in wasm32's 4 GiB", `inputSize ${In} and outputSize ${O}, needing ${need} bytes`);
+  return { cfg: { inputSize: In, outputSize: O, activation, bias }, seed };
+}
+
+/** @internal How a Linear chains after `input`: it applies to every row, so a sequence stays one. */
+export function chainLinear(cfg: LinearConfig, input: Port, at: string): Port {
+  if (input.ids) throw new LSTMError(at, "float features (put an Embedding first to turn token ids into them)", "token ids");
+  if (input.width !== cfg.inputSize) throw new LSTMError(`${at}.inputSize`, `${input.width}, the output width of the layer before`, describe(cfg.inputSize));
+  return { width: cfg.outputSize, seq: input.seq, ids: false };
+}
+
 /**
- * A dense layer y = x·Wᵀ + b with torch.nn.Linear's names: weight [O,In], bias [O].
- * Used as the head of a {@link Sequential}, and usable alone.
+ * A dense layer y = act(x·Wᵀ + b) with torch.nn.Linear's names: weight [O,In], bias [O].
+ * Inside a {@link Sequential} it applies to every step of a sequence; it is usable alone too.
  * @example
- * const head = new Linear({ inputSize: 64, outputSize: 1, seed: 1 });
- * const y = head.forward(h, { train: true });  // h [N,64] → y [N,1]
+ * const head = new Linear({ inputSize: 64, outputSize: 10, activation: "softmax", seed: 1 });
+ * const y = head.forward(h, { train: true });  // h [N,64] → y [N,10]
  * const dh = head.backward(dy);                 // adds into head.grads()
  */
 export class Linear {
-  readonly config: Readonly<{ inputSize: number; outputSize: number }>;
-  /** @internal */ readonly blk: ParamBlock;
+  readonly config: Readonly<LinearConfig>;
+  private readonly blk: ParamBlock;
   private readonly ws: Workspace;
-  private cached: { R: number; x: number } | null = null;
+  private readonly act: number;
+  // The last training forward's rows: R of them at x, outputs at y.
+  private cached: { R: number; x: number; y: number } | null = null;
   private disposed = false;
 
+  /**
+   * @param opts sizes, activation, bias and seed.
+   * @throws LSTMError on a bad option.
+   */
   constructor(opts: LinearOptions) {
-    checkKeys("options", opts, ["inputSize", "outputSize", "seed"]);
-    const In = checkInt("options.inputSize", opts.inputSize), O = checkInt("options.outputSize", opts.outputSize);
-    const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1);
-    this.config = Object.freeze({ inputSize: In, outputSize: O });
-    const wSize = alignFloats(panelSize(O, In));
-    const entries: ParamEntry[] = [
-      { name: "weight", shape: [O, In], offset: 0, size: O * In, packed: true },
-      { name: "bias", shape: [O], offset: wSize, size: O, packed: false },
-    ];
+    const { cfg, seed } = checkLinearOptions(opts);
+    const { inputSize: In, outputSize: O, activation, bias } = cfg;
+    this.config = Object.freeze(cfg);
+    this.act = activation === null ? 0 : ACT[activation];
+    const layout = new LayoutBuilder();
+    layout.add("weight", [O, In], true);
+    if (bias) layout.add("bias", [O], false);
     const be = backend();
-    this.blk = new ParamBlock(be, entries, wSize + alignFloats(O));
+    this.blk = new ParamBlock(be, layout.entries, layout.total);
     const rand = seededRandom(seed), k = 1 / Math.sqrt(In);
     this.blk.init((e) => Float32Array.from({ length: e.size }, () => (2 * rand() - 1) * k));
     this.ws = new Workspace(be, "linear buffers");
-    // backwardPtr's scratch, reserved now: allocating it mid-batch could grow memory under a caller's view.
-    this.ws.plan({ wt: panelSize(In, O) });
     LINEARS.add(this);
     registerTrainable(this, () => this.target);
   }
 
-  /** @internal Byte pointers of W (panels) and b. */
-  get w(): number { return this.blk.params; }
-  /** @internal */
-  get b(): number { return this.blk.params + 4 * this.blk.entries[1].offset; }
+  // Byte pointers of W (panels) and b (0: none) in the parameter block, or of their gradients.
+  private w(grads = false): number { return grads ? this.blk.grads : this.blk.params; }
+  private b(grads = false): number { return this.config.bias ? (grads ? this.blk.grads : this.blk.params) + 4 * this.blk.entries[1].offset : 0; }
 
-  /** @internal y [R,O] = x [R,ldx]·Wᵀ + b on wasm pointers. */
-  forwardPtr(y: number, x: number, ldx: number, R: number): void {
+  // The buffers of R rows: inputs (standalone calls copy theirs in), outputs, dL/dz and dx, and Wᵀ.
+  private plan(R: number, ownX: boolean) {
     const { inputSize: In, outputSize: O } = this.config;
-    this.blk.be.k.linear_forward(y, x, ldx, this.w, this.b, R, In, O, 0);
+    return this.ws.plan({ x: ownX ? R * In : 0, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) });
   }
 
-  /** @internal Gradients += from dy [R,O] and the forward's x; dx [R,ldx] overwritten (0 to skip). */
-  backwardPtr(dx: number, dy: number, x: number, ldx: number, R: number): void {
+  // y [R,O] = act(x·Wᵀ + b); `act` 0 gives the logits.
+  private run(y: number, x: number, R: number, act: number): void {
     const { inputSize: In, outputSize: O } = this.config;
-    const { wt } = this.ws.plan({ wt: panelSize(In, O) });
-    const K = this.blk.be.k, g = this.blk.grads;
-    K.transpose_packed(wt, this.w, In, O);
-    K.linear_backward(dx, g, g + 4 * this.blk.entries[1].offset, 0, dy, 0, x, ldx, wt, R, In, O, 0);
+    this.blk.be.k.linear_forward(y, x, In, this.w(), this.b(), R, In, O, act);
+  }
+
+  // Gradients += from dy [R,O]; dx [R,In] overwritten (0 to skip). `act` as the forward ran.
+  private back(dx: number, dy: number, R: number, act: number): void {
+    const { inputSize: In, outputSize: O } = this.config;
+    const c = this.cached!, p = this.plan(R, false);
+    const K = this.blk.be.k;
+    K.transpose_packed(p.wt, this.w(), In, O);
+    K.linear_backward(dx, this.w(true), this.b(true), p.dz, dy, c.y, c.x, In, p.wt, R, In, O, act);
   }
 
   /**
@@ -92,29 +136,29 @@ export class Linear {
     const train = checkBool("options.train", opts.train ?? false);
     intact("x", xt.data, R * In); // every caller value is read: nothing can change them from here on
     if (od) intact("options.out", od, R * O);
-    const p = this.ws.plan({ wt: panelSize(In, O), x: R * In, y: R * O, dx: R * In }); // as backward's, so x survives
+    const p = this.plan(R, true);
     const heap = this.blk.be.f32;
     heap.set(xt.data, p.x >>> 2);
-    this.forwardPtr(p.y, p.x, In, R);
-    this.cached = train ? { R, x: p.x } : null;
+    this.run(p.y, p.x, R, this.act);
+    this.cached = train ? { R, x: p.x, y: p.y } : null;
     return emit(heap, p.y, [R, O], out, od);
   }
 
   /**
    * Backward of the last forward with { train: true }: adds into the gradients.
-   * @param dy [N,O]. @returns dx [N,In].
+   * @param dy [N,O] (gradients of the activated outputs). @returns dx [N,In].
    * @throws LSTMError without a training forward or on a bad shape.
    */
   backward(dy: TensorLike): Tensor {
     Linear.live(this);
     const c = this.cached;
-    if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
+    if (!c || c.x === 0) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
     const { inputSize: In, outputSize: O } = this.config;
     const d = toTensor("dy", dy, [c.R, O]);
-    const p = this.ws.plan({ wt: panelSize(In, O), x: c.R * In, y: c.R * O, dx: c.R * In });
+    const p = this.plan(c.R, true);
     const heap = this.blk.be.f32;
-    heap.set(d.data, p.y >>> 2);
-    this.backwardPtr(p.dx, p.y, p.x, In, c.R);
+    heap.set(d.data, p.dz >>> 2); // dL/dz's scratch takes dy: the kernel may overwrite it in place
+    this.back(p.dx, p.dz, c.R, this.act);
     return emit(heap, p.dx, [c.R, In]);
   }
 
@@ -125,6 +169,51 @@ export class Linear {
   /** Replace weight and bias; validated before anything is written. */
   loadStateDict(dict: Record<string, TensorLike>): void { Linear.live(this); this.blk.load(dict); this.cached = null; }
   zeroGrad(): void { Linear.live(this); this.blk.zeroGrad(); }
+
+  // ---------------------------------------------------------------- the layer protocol (layers/layer.ts)
+
+  /** @internal */
+  paramBlock(): ParamBlock { return this.blk; }
+  /** @internal */
+  moveParams(params: number, grads: number): void { this.blk.moveTo(params, grads); }
+
+  /** @internal Validate a state dict now, write it later (see ParamBlock.prepare). */
+  prepareLoad(dict: unknown, what: string, prefix = ""): PreparedLoad {
+    const p = this.blk.prepare(dict, what, false, prefix);
+    return { check: p.check, write: () => { p.write(); this.cached = null; } };
+  }
+  /** @internal */
+  chain(input: Port, at: string): Port { return chainLinear(this.config, input, at); }
+
+  /** @internal `last` with ctx.logits: the logits, for a fused softmax-cross-entropy. */
+  forwardFlow(ctx: Ctx, x: Flow, last: boolean): Flow {
+    const R = x.seq ? ctx.T * ctx.B : ctx.B;
+    const p = this.plan(R, false), act = last && ctx.logits ? 0 : this.act;
+    this.run(p.y, x.ptr, R, act);
+    this.cached = ctx.train ? { R, x: x.ptr, y: p.y } : null;
+    this.flowAct = act;
+    return { ptr: p.y, width: this.config.outputSize, seq: x.seq };
+  }
+  private flowAct = 0;
+
+  /** @internal */
+  backwardFlow(_ctx: Ctx, dy: number, wantDx: boolean): number {
+    const c = this.cached!, dx = wantDx ? this.plan(c.R, false).dx : 0;
+    this.back(dx, dy, c.R, this.flowAct);
+    return dx;
+  }
+
+  /** @internal */
+  stepFlow(x: number, B: number): number {
+    const p = this.plan(B, false);
+    this.run(p.y, x, B, this.act);
+    return p.y;
+  }
+
+  /** @internal */
+  spec(): LayerSpec {
+    return { type: "linear", config: { ...this.config } };
+  }
 
   /** Free the layer's wasm memory; a second call is harmless. */
   dispose(): void {
@@ -155,5 +244,3 @@ export class Linear {
     if (m.disposed) throw new LSTMError("linear", "a layer that has not been disposed", "a disposed layer");
   }
 }
-
-

@@ -5,10 +5,13 @@ import { backend } from "./wasm/backend";
 import { MAX_BYTES } from "./wasm/arena";
 import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
-import { Engine } from "./engine";
+import { Engine, type RunInput, type DropoutKeys, type TrainPlan } from "./engine";
 import { clipBlock } from "./clip";
 import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
 import { Brand } from "./brand";
+import type { ParamBlock, PreparedLoad } from "./params";
+import { Workspace } from "./wasm/workspace";
+import type { Ctx, Flow, Port, LayerSpec } from "./layers/layer";
 
 /** @internal Every LSTM the constructor made. */
 export const LSTMS = new Brand("lstm", "an LSTM made with new LSTM(…)");
@@ -45,6 +48,30 @@ export interface LSTMOptions {
    * LSTMError naming the tensor. Off by default: non-finite values then propagate, as in PyTorch.
    */
   checkFinite?: boolean;
+  /** torch's `bias`: false drops bias_ih and bias_hh (and their state-dict keys). Default true. */
+  bias?: boolean;
+  /**
+   * The activation of the i, f and o gates: 'sigmoid' (default, PyTorch and Keras 2+) or
+   * 'hardSigmoid', max(0, min(1, 0.2x + 0.5)) (TensorFlow.js's default for tf.layers.lstm).
+   */
+  recurrentActivation?: "sigmoid" | "hardSigmoid";
+  /**
+   * PyTorch's `dropout`: inverted dropout with this probability on the outputs of every layer but
+   * the last, in training only (forward with train: true, fit). Default 0.
+   */
+  dropout?: number;
+  /**
+   * Inside a Sequential (Keras's return_sequences, default false): true hands the next layer every
+   * step's output, false each sequence's last one — the forward direction's h after its last valid
+   * step and, bidirectional, the reverse direction's h after step 0. The LSTM's own forward() always
+   * returns every step.
+   */
+  returnSequences?: boolean;
+  /**
+   * Keras's go_backwards (one unidirectional layer): run from the last step to the first, and give
+   * every step's output in processing order (y[0] is the output at the last step).
+   */
+  goBackwards?: boolean;
 }
 
 export interface ForwardOptions {
@@ -85,7 +112,8 @@ export interface BackwardResult { dx: Tensor; dh0: Tensor; dc0: Tensor }
 /** A streaming state for {@link LSTM.step}: h [L,B,Hout], c [L,B,H]. Updated in place. */
 export interface LSTMState { h: Tensor; c: Tensor }
 
-const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init", "unitForgetBias", "checkFinite"];
+const CONFIG_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "reverse", "projSize", "peephole", "batchFirst", "seed", "init",
+  "unitForgetBias", "checkFinite", "bias", "recurrentActivation", "dropout", "returnSequences", "goBackwards"];
 const FORWARD_KEYS = ["seqLen", "batch", "h0", "c0", "lengths", "train", "returnGates", "out"];
 const BACKWARD_KEYS = ["dy", "dhn", "dcn", "out"];
 const FORWARD_OUT_KEYS = ["y", "hn", "cn"];
@@ -94,6 +122,59 @@ const BACKWARD_OUT_KEYS = ["dx", "dh0", "dc0"];
 const NO_OPTIONS: ForwardOptions = Object.freeze({});
 const NO_GRADS: BackwardOptions = Object.freeze({});
 const NO_OUTPUTS: Record<string, Tensor | undefined> = Object.freeze({});
+
+/**
+ * @internal Every option checked and the configuration built, with nothing allocated: the
+ * constructor's first step, and how a model file's configuration is checked before any layer is
+ * built. `at` names the options in errors.
+ */
+export function checkLSTMOptions(opts: LSTMOptions, at = "options") {
+  checkKeys(at, opts, CONFIG_KEYS);
+  const o = opts as unknown as Record<string, unknown>;
+  const cfg: LSTMConfig = {
+    inputSize: checkInt(`${at}.inputSize`, o.inputSize),
+    hiddenSize: checkInt(`${at}.hiddenSize`, o.hiddenSize),
+    numLayers: checkInt(`${at}.numLayers`, o.numLayers ?? 1, 1, 1024), // the layout is built in JS, one group per layer and direction
+    bidirectional: checkBool(`${at}.bidirectional`, o.bidirectional ?? false),
+    reverse: checkBool(`${at}.reverse`, o.reverse ?? false),
+    projSize: checkInt(`${at}.projSize`, o.projSize ?? 0, 0),
+    peephole: checkBool(`${at}.peephole`, o.peephole ?? false),
+    batchFirst: checkBool(`${at}.batchFirst`, o.batchFirst ?? false),
+    bias: checkBool(`${at}.bias`, o.bias ?? true),
+    recurrentActivation: (o.recurrentActivation ?? "sigmoid") as LSTMConfig["recurrentActivation"],
+    dropout: (o.dropout ?? 0) as number,
+    returnSequences: checkBool(`${at}.returnSequences`, o.returnSequences ?? false),
+    goBackwards: checkBool(`${at}.goBackwards`, o.goBackwards ?? false),
+  };
+  if (cfg.recurrentActivation !== "sigmoid" && cfg.recurrentActivation !== "hardSigmoid") {
+    throw new LSTMError(`${at}.recurrentActivation`, "'sigmoid' or 'hardSigmoid'", describe(cfg.recurrentActivation));
+  }
+  if (typeof cfg.dropout !== "number" || !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new LSTMError(`${at}.dropout`, "a number in [0, 1)", describe(cfg.dropout));
+  if (cfg.reverse && cfg.bidirectional) throw new LSTMError(`${at}.reverse`, "false with bidirectional (which already runs both ways)", "true");
+  if (cfg.goBackwards && (cfg.bidirectional || cfg.reverse || cfg.numLayers !== 1)) {
+    throw new LSTMError(`${at}.goBackwards`, "one unidirectional layer (Keras's go_backwards), without reverse",
+      `numLayers ${cfg.numLayers}${cfg.bidirectional ? ", bidirectional" : ""}${cfg.reverse ? ", reverse" : ""}`);
+  }
+  if (cfg.projSize >= cfg.hiddenSize) throw new LSTMError(`${at}.projSize`, `0 (none) or less than hiddenSize ${cfg.hiddenSize}`, describe(cfg.projSize));
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt(`${at}.seed`, o.seed, 0, 2 ** 32 - 1);
+  const scheme = (o.init ?? "pytorch") as InitScheme;
+  if (scheme !== "pytorch" && scheme !== "keras") throw new LSTMError(`${at}.init`, "'pytorch' or 'keras'", describe(scheme));
+  const unitForgetBias = checkBool(`${at}.unitForgetBias`, o.unitForgetBias ?? scheme === "keras");
+  const checkFinite = checkBool(`${at}.checkFinite`, o.checkFinite ?? false);
+  // Refused before any layout or allocation: the parameters and their gradients must fit in wasm32.
+  const need = 8 * paramFloats(cfg);
+  if (need > MAX_BYTES) throw new LSTMError(at === "options" ? "parameters" : at, `sizes whose parameters fit in wasm32's ${MAX_BYTES} bytes`, `sizes needing ${need} bytes for parameters and gradients`);
+  return { cfg, seed, scheme, unitForgetBias, checkFinite };
+}
+
+/** @internal How an LSTM with `cfg` chains after `input` (see layers/layer.ts); `at` names it in errors. */
+export function chainLSTM(cfg: LSTMConfig, input: Port, at: string): Port {
+  const D = cfg.bidirectional ? 2 : 1, Hout = cfg.projSize || cfg.hiddenSize;
+  if (input.ids) throw new LSTMError(at, "float features (put an Embedding first to turn token ids into them)", "token ids");
+  if (!input.seq) throw new LSTMError(at, "a sequence [T,B,…] (the LSTM before it has returnSequences: false, which gives one row per sample)", "one row per sample");
+  if (input.width !== cfg.inputSize) throw new LSTMError(`${at}.inputSize`, `${input.width}, the output width of the layer before`, describe(cfg.inputSize));
+  return { width: D * Hout, seq: cfg.returnSequences, ids: false };
+}
 
 /**
  * A multi-layer LSTM whose forward, BPTT and clipping run in WebAssembly.
@@ -115,39 +196,15 @@ export class LSTM {
    * @throws LSTMError on a bad option, or when the parameters cannot fit in wasm memory.
    */
   constructor(opts: LSTMOptions) {
-    checkKeys("options", opts, CONFIG_KEYS);
-    const cfg: LSTMConfig = {
-      inputSize: checkInt("options.inputSize", opts.inputSize),
-      hiddenSize: checkInt("options.hiddenSize", opts.hiddenSize),
-      numLayers: checkInt("options.numLayers", opts.numLayers ?? 1),
-      bidirectional: checkBool("options.bidirectional", opts.bidirectional ?? false),
-      reverse: checkBool("options.reverse", opts.reverse ?? false),
-      projSize: checkInt("options.projSize", opts.projSize ?? 0, 0),
-      peephole: checkBool("options.peephole", opts.peephole ?? false),
-      batchFirst: checkBool("options.batchFirst", opts.batchFirst ?? false),
-    };
-    if (cfg.reverse && cfg.bidirectional) {
-      throw new LSTMError("options.reverse", "false with bidirectional (which already runs both ways)", "true");
-    }
-    if (cfg.projSize >= cfg.hiddenSize) {
-      throw new LSTMError("options.projSize", `0 (none) or less than hiddenSize ${cfg.hiddenSize}`, describe(cfg.projSize));
-    }
-    const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt("options.seed", opts.seed, 0, 2 ** 32 - 1);
-    const scheme = opts.init ?? "pytorch";
-    if (scheme !== "pytorch" && scheme !== "keras") throw new LSTMError("options.init", "'pytorch' or 'keras'", describe(scheme));
-    const ufb = checkBool("options.unitForgetBias", opts.unitForgetBias ?? scheme === "keras");
-    this.checkFinite = checkBool("options.checkFinite", opts.checkFinite ?? false);
+    const { cfg, seed, scheme, unitForgetBias, checkFinite } = checkLSTMOptions(opts);
+    this.checkFinite = checkFinite;
     this.config = Object.freeze(cfg);
     const be = backend();
-    // Refused before any layout or allocation: numLayers 2^31 would exhaust the JS heap first.
-    const need = 8 * paramFloats(cfg);
-    if (need > MAX_BYTES) throw new LSTMError("parameters", `at most ${MAX_BYTES} bytes of wasm memory (wasm32)`, `sizes needing ${need} bytes for parameters and gradients`);
-    // The layout is built in JS, one group per layer and direction: keep that bounded too.
-    if (cfg.numLayers > 1024) throw new LSTMError("options.numLayers", "at most 1024 layers", describe(cfg.numLayers));
     this.e = new Engine(be, cfg);
+    this.keys.seed = seed;
     // Drawn tensor by tensor in PyTorch's order and layout, so a seed means the same weights on every build.
     try {
-      this.e.blk.init(lstmInit(this.e.be, scheme, ufb, cfg.hiddenSize, seededRandom(seed)));
+      this.e.blk.init(lstmInit(this.e.be, scheme, unitForgetBias, cfg.hiddenSize, seededRandom(seed)));
     } catch (err) {
       this.e.free();
       throw err;
@@ -260,14 +317,16 @@ export class LSTM {
     if (lengths) {
       const i32 = e.be.i32, at = p.lens >>> 2;
       for (let b = 0; b < B; b++) i32[at + b] = lengths[b];
-      e.zeroPadding(p, T, B, lengths);
+      e.zeroPadding(p.x, T, B, lengths);
     }
     if (h0) heap.set(h0, p.h >>> 2); else heap.fill(0, p.h >>> 2, (p.h >>> 2) + LD * B * Hout);
     if (c0) heap.set(c0, p.c >>> 2); else heap.fill(0, p.c >>> 2, (p.c >>> 2) + LD * B * H);
 
     const gates: Gates | undefined = wantGates ? {} : undefined;
-    const top = e.run(p, T, B, train, gates);
-    if (train) e.keep(T, B, p);
+    const input = this.input;
+    input.x = p.x; input.lens = p.lens; input.mask = 0;
+    const top = e.run(p, input, T, B, train, this.keys, gates);
+    if (train) e.keep(T, B, p as TrainPlan, input);
     const y = yd ? (copyOut(heap, top, T, B, W, bf, yd, e.viewFn), oy as Tensor) : { data: copyOut(heap, top, T, B, W, bf), shape: bf ? [B, T, W] : [T, B, W] };
     const hn = hnd ? (setInto(hnd, e.view(p.h, LD * B * Hout)), ohn as Tensor) : { data: heap.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
     const cn = cnd ? (setInto(cnd, e.view(p.c, LD * B * H)), ocn as Tensor) : { data: heap.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] };
@@ -275,8 +334,11 @@ export class LSTM {
     if (yd && hnd && cnd) return out as ForwardResult; // { y, hn, cn }, all filled: nothing to allocate
     return { y, hn, cn };
   }
-  // Scratch kept between calls so the hot paths allocate nothing: x's T and B, and the lengths.
+  // Scratch kept between calls so the hot paths allocate nothing: x's T and B, the lengths, the
+  // kernels' input description, and the dropout keys (each training forward draws fresh masks).
   private readonly dims = [0, 0];
+  private readonly input: RunInput = { x: 0, lens: 0, mask: 0 };
+  private readonly keys: DropoutKeys = { seed: 0, stream: 0 };
   private lens: Int32Array | undefined;
 
   /**
@@ -373,7 +435,9 @@ export class LSTM {
     heap.set(x, p.x >>> 2);
     heap.set(hd, p.h >>> 2);
     heap.set(cd, p.c >>> 2);
-    const top = e.run(p, 1, B, false);
+    const input = this.input;
+    input.x = p.x; input.lens = 0; input.mask = 0;
+    const top = e.run(p, input, 1, B, false, null);
     setInto(hd, e.view(p.h, L * B * Hout));
     setInto(cd, e.view(p.c, L * B * H));
     const y = e.view(top, B * Hout);
@@ -419,12 +483,109 @@ export class LSTM {
     return clipBlock(this.e.be, this.e.blk.grads, this.e.blk.total, maxNorm);
   }
 
+  // ---------------------------------------------------------------- the layer protocol (layers/layer.ts)
+
+  /** @internal */
+  paramBlock(): ParamBlock { return this.e.blk; }
+  /** @internal */
+  moveParams(params: number, grads: number): void { this.e.moveTo(params, grads); }
+
+  /** @internal Validate a state dict now, write it later (see ParamBlock.prepare). */
+  prepareLoad(dict: unknown, what: string, prefix = ""): PreparedLoad {
+    const p = this.e.blk.prepare(dict, what, this.checkFinite, prefix);
+    return { check: p.check, write: () => { p.write(); this.e.cache = null; } };
+  }
+  /** @internal The output port: D·Hout wide, every step or each sequence's last output. */
+  chain(input: Port, at: string): Port { return chainLSTM(this.config, input, at); }
+
+  /** @internal Every layer over one call's rows; the lengths or mask come from ctx. */
+  forwardFlow(ctx: Ctx, x: Flow): Flow {
+    const e = this.e, { T, B, train } = ctx, { D, Hout, L, H } = e.d, W = D * Hout;
+    const p = train ? e.planTrain(T, B, false, false) : e.planInfer(T, B, false, false, false);
+    const last = this.config.returnSequences ? 0 : this.lastWs.plan({ y: B * W, dy: 0 }).y;
+    const heap = e.be.f32; // after all planning
+    heap.fill(0, p.h >>> 2, (p.h >>> 2) + L * D * B * Hout);
+    heap.fill(0, p.c >>> 2, (p.c >>> 2) + L * D * B * H);
+    const input = this.input;
+    input.x = x.ptr; input.lens = ctx.lens; input.mask = ctx.mask;
+    const top = e.run(p, input, T, B, train, ctx.keys);
+    if (train) e.keep(T, B, p as TrainPlan, input);
+    if (this.config.returnSequences) return { ptr: top, width: W, seq: true };
+    for (let b = 0; b < B; b++) {
+      for (let d = 0; d < D; d++) {
+        const from = (top >>> 2) + this.finalRow(ctx, b, d) * W + d * Hout, to = (last >>> 2) + b * W + d * Hout;
+        heap.copyWithin(to, from, from + Hout);
+      }
+    }
+    return { ptr: last, width: W, seq: false };
+  }
+  private readonly lastWs = new Workspace(backend(), "LSTM last outputs");
+
+  /**
+   * The time row holding sequence b's last output for direction d, in the order of the top y: a
+   * forward direction's last valid step (lengths), or T−1 (a Keras mask carries the last output
+   * there); a backward-running one's step 0 — which goBackwards, in processing order, puts at T−1.
+   */
+  private finalRow(ctx: Ctx, b: number, d: number): number {
+    const { T, B } = ctx;
+    if (this.config.goBackwards) return (T - 1) * B + b;
+    if (d === 1 || this.config.reverse) return b;
+    const t = ctx.lens ? this.e.be.i32[(ctx.lens >>> 2) + b] - 1 : T - 1;
+    return t * B + b;
+  }
+
+  /** @internal BPTT of the last training forwardFlow from dL/d(output rows); returns dL/dx [T,B,I]. */
+  backwardFlow(ctx: Ctx, dy: number): number {
+    const e = this.e, c = e.cache!, { T, B } = ctx, { D, Hout, L, H } = e.d, W = D * Hout;
+    const q = e.planBackward(T, B);
+    const heap = e.be.f32, at = q.dy >>> 2;
+    if (this.config.returnSequences) heap.copyWithin(at, dy >>> 2, (dy >>> 2) + T * B * W);
+    else {
+      heap.fill(0, at, at + T * B * W); // dL/dy is the next layer's gradient at each direction's final step, 0 elsewhere
+      for (let b = 0; b < B; b++) {
+        for (let d = 0; d < D; d++) {
+          const from = (dy >>> 2) + b * W + d * Hout;
+          heap.copyWithin(at + this.finalRow(ctx, b, d) * W + d * Hout, from, from + Hout);
+        }
+      }
+    }
+    heap.fill(0, q.dh >>> 2, (q.dh >>> 2) + L * D * B * Hout);
+    heap.fill(0, q.dc >>> 2, (q.dc >>> 2) + L * D * B * H);
+    e.backward(c, q);
+    return q.dx;
+  }
+
+  /**
+   * @internal One streaming step of rows x [B,I] from the state at h [L,B,Hout], c [L,B,H] (wasm
+   * pointers, updated in place); returns the top layer's h rows [B,Hout].
+   */
+  stepFlow(x: number, B: number, h: number, c: number): number {
+    const e = this.e, { L, Hout, H } = e.d;
+    const p = e.planInfer(1, B, false, false, false);
+    const heap = e.be.f32;
+    heap.copyWithin(p.h >>> 2, h >>> 2, (h >>> 2) + L * B * Hout);
+    heap.copyWithin(p.c >>> 2, c >>> 2, (c >>> 2) + L * B * H);
+    const input = this.input;
+    input.x = x; input.lens = 0; input.mask = 0;
+    const top = e.run(p, input, 1, B, false, null);
+    heap.copyWithin(h >>> 2, p.h >>> 2, (p.h >>> 2) + L * B * Hout);
+    heap.copyWithin(c >>> 2, p.c >>> 2, (p.c >>> 2) + L * B * H);
+    return top;
+  }
+
+  /** @internal The configuration a model file stores (what the tensors cannot tell included). */
+  spec(): LayerSpec {
+    const { batchFirst: _, ...config } = this.config;
+    return { type: "lstm", config };
+  }
+
   /** Free the model's wasm memory. Any later call throws LSTMError; a second dispose() is harmless. */
   dispose(): void {
     LSTMS.check(this);
     if (this.disposed) return;
     this.disposed = true;
     this.e.free();
+    this.lastWs.free();
     for (const cb of this.disposeHooks.splice(0)) cb();
   }
 

@@ -6,6 +6,9 @@ import type { Backend } from "./wasm/backend";
 import { type ParamEntry, writeEntry, readEntry } from "./layout";
 import { finite } from "./io";
 
+/** A validated state dict, written by write() after check() (see ParamBlock.prepare). */
+export interface PreparedLoad { check(): void; write(): void }
+
 export class ParamBlock {
   params: number;
   grads: number;
@@ -41,21 +44,37 @@ export class ParamBlock {
 
   /** Replace every parameter; all keys required, none unknown; validated before anything is written. */
   load(dict: Record<string, TensorLike>, what = "stateDict", checkFinite = false): void {
+    const w = this.prepare(dict, what, checkFinite);
+    w.check();
+    w.write();
+  }
+
+  /**
+   * Validate a state dict for this block. Nothing is written until `write()`; `check()` first
+   * confirms no array was detached since (by a later key's getter), so a model of several layers
+   * checks them all before writing any.
+   */
+  prepare(dict: unknown, what = "stateDict", checkFinite = false, prefix = ""): PreparedLoad {
     if (dict === null || typeof dict !== "object" || Array.isArray(dict)) throw new LSTMError(what, "an object of named tensors", describe(dict));
     const names = new Set(this.entries.map((e) => e.name));
     for (const key of Object.keys(dict)) {
-      if (!names.has(key)) throw new LSTMError(`${what}["${key}"]`, `only the keys ${[...names].join(", ")}`, "an unknown key");
+      if (!names.has(key)) throw new LSTMError(`${what}["${prefix}${key}"]`, names.size ? `only the keys ${[...names].join(", ")}` : "no keys (this layer has no parameters)", "an unknown key");
     }
+    const d = dict as Record<string, unknown>;
     const values = this.entries.map((e) => {
-      if (!Object.prototype.hasOwnProperty.call(dict, e.name)) throw new LSTMError(`${what}["${e.name}"]`, `a tensor of shape [${e.shape.join(",")}]`, "a missing key");
-      const data = toTensor(`${what}["${e.name}"]`, dict[e.name], e.shape).data;
-      if (checkFinite) finite(`${what}["${e.name}"]`, data);
+      const at = `${what}["${prefix}${e.name}"]`;
+      if (!Object.prototype.hasOwnProperty.call(d, e.name)) throw new LSTMError(at, `a tensor of shape [${e.shape.join(",")}]`, "a missing key");
+      const data = toTensor(at, d[e.name], e.shape).data;
+      if (checkFinite) finite(at, data);
       return data;
     });
-    // A later key's getter may have detached an earlier tensor: check them all before writing any.
-    this.entries.forEach((e, i) => intact(`${what}["${e.name}"]`, values[i], e.size));
-    const heap = this.be.f32;
-    this.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));
+    return {
+      check: () => this.entries.forEach((e, i) => intact(`${what}["${prefix}${e.name}"]`, values[i], e.size)),
+      write: () => {
+        const heap = this.be.f32;
+        this.entries.forEach((e, i) => writeEntry(e, values[i], heap, this.params >>> 2));
+      },
+    };
   }
 
   zeroGrad(): void {

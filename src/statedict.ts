@@ -5,6 +5,7 @@
 import { LSTMError, describe } from "./errors";
 import { type Tensor, type TensorLike, toTensor, ownTensor } from "./tensor";
 import { declaredShape, flatLength } from "./gates";
+import { type LSTMConfig, layoutParams } from "./layout";
 
 /** What a state dict determines about its model (the options it cannot tell default to false/0). */
 export interface StateDictConfig {
@@ -14,6 +15,8 @@ export interface StateDictConfig {
   bidirectional: boolean;
   projSize: number;
   peephole: boolean;
+  /** Whether bias_ih and bias_hh are present (torch's `bias`). */
+  bias: boolean;
 }
 
 const KEY = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr|peephole_i|peephole_f|peephole_o)_l(0|[1-9]\d{0,8})(_reverse)?$/;
@@ -78,7 +81,7 @@ export function checkStateDict(dict: unknown, name = "stateDict", own = false): 
     const want = proj ? `a [${G}, projSize] tensor with 1 <= projSize < hiddenSize ${H} (weight_hr is present)` : `a [${G}, ${H}] tensor (no weight_hr, so no projection)`;
     throw new LSTMError(`${name}["weight_hh_l0"]`, want, describe(whh));
   }
-  const config: StateDictConfig = { inputSize: I, hiddenSize: H, numLayers: L, bidirectional: reverse, projSize: proj ? Hout : 0, peephole };
+  const config: StateDictConfig = { inputSize: I, hiddenSize: H, numLayers: L, bidirectional: reverse, projSize: proj ? Hout : 0, peephole, bias: has("bias_ih_l0") || has("bias_hh_l0") };
 
   const tensors: Record<string, Tensor> = {};
   for (const [k, shape] of paramShapes(config)) {
@@ -88,18 +91,8 @@ export function checkStateDict(dict: unknown, name = "stateDict", own = false): 
   return { config, tensors };
 }
 
-/** [name, shape] of every parameter, in LSTM.stateDict() order. */
+/** [name, shape] of every parameter, in LSTM.stateDict() order (from the one layout builder). */
 export function paramShapes(c: StateDictConfig): Array<[string, number[]]> {
-  const H = c.hiddenSize, G = 4 * H, D = c.bidirectional ? 2 : 1, Hout = c.projSize || H;
-  const out: Array<[string, number[]]> = [];
-  for (let l = 0; l < c.numLayers; l++) {
-    const In = l === 0 ? c.inputSize : D * Hout;
-    for (let dir = 0; dir < D; dir++) {
-      const s = `_l${l}${dir ? "_reverse" : ""}`;
-      out.push([`weight_ih${s}`, [G, In]], [`weight_hh${s}`, [G, Hout]], [`bias_ih${s}`, [G]], [`bias_hh${s}`, [G]]);
-      if (c.projSize) out.push([`weight_hr${s}`, [Hout, H]]);
-      if (c.peephole) out.push([`peephole_i${s}`, [H]], [`peephole_f${s}`, [H]], [`peephole_o${s}`, [H]]);
-    }
-  }
-  return out;
+  const cfg: LSTMConfig = { ...c, reverse: false, batchFirst: false, recurrentActivation: "sigmoid", dropout: 0, returnSequences: false, goBackwards: false };
+  return layoutParams(cfg).entries.map((e) => [e.name, e.shape]);
 }

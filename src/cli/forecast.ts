@@ -3,7 +3,8 @@
 // multiplies the value one season back by the predicted growth. Node-free: usable in a page too.
 import { LSTM } from "../lstm";
 import { Linear } from "../linear";
-import { Sequential, type EpochLogs } from "../sequential";
+import { Sequential } from "../model/sequential";
+import type { EpochLogs } from "../model/fit";
 import { Adam } from "../optim";
 import { LSTMError, describe } from "../errors";
 

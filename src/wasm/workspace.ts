@@ -4,6 +4,11 @@ import type { Backend } from "./backend";
 
 const ALIGN = 16; // floats (64 bytes)
 
+/** Buffer sizes in floats: one buffer, or one per layer (or direction). */
+export type Sizes = Record<string, number | readonly number[]>;
+/** The byte pointers of a plan, shaped as its sizes. */
+export type Ptrs<S extends Sizes> = { readonly [K in keyof S]: S[K] extends number ? number : readonly number[] };
+
 /**
  * Named float buffers laid out in one arena block that is kept between calls and grows only when a
  * call needs more, so steady-state calls allocate nothing. Contents do not survive a regrowth.
@@ -14,14 +19,18 @@ export class Workspace {
 
   constructor(private readonly be: Backend, private readonly what: string) {}
 
-  /** Byte pointers for buffers of the given float counts (0 gives pointer 0: "absent"). */
-  plan<K extends string>(sizes: Record<K, number>): Record<K, number> {
-    const off = {} as Record<K, number>;
+  /**
+   * Byte pointers for buffers of the given float counts, keyed as the sizes are: a number gives a
+   * pointer, a list (one buffer per layer, say) a list of pointers. A size of 0 gives pointer 0,
+   * "absent". The result is typed by the keys given, so a misspelt buffer is a compile error.
+   */
+  plan<S extends Sizes>(sizes: S): Ptrs<S> {
     let at = 0;
+    const place = (n: number) => { const off = n > 0 ? at : -1; at += Math.ceil(n / ALIGN) * ALIGN; return off; };
+    const off: Record<string, number | number[]> = {};
     for (const k in sizes) {
       const n = sizes[k];
-      off[k] = n > 0 ? at : -1;
-      at += Math.ceil(n / ALIGN) * ALIGN;
+      off[k] = typeof n === "number" ? place(n) : n.map(place);
     }
     const bytes = at * 4;
     if (bytes > MAX_BYTES) {
@@ -33,8 +42,12 @@ export class Workspace {
       this.ptr = p;
       this.bytes = bytes;
     }
-    for (const k in off) off[k] = off[k] < 0 ? 0 : this.ptr + off[k] * 4;
-    return off;
+    const abs = (o: number) => (o < 0 ? 0 : this.ptr + o * 4);
+    for (const k in off) {
+      const o = off[k];
+      off[k] = typeof o === "number" ? abs(o) : o.map(abs);
+    }
+    return off as Ptrs<S>;
   }
 
   free(): void {
