@@ -102,15 +102,18 @@ export function columnIndex(t: Table, name: string, flag: string, where: string)
 
 const listNames = (names: string[]) => (names.length > 12 ? [...names.slice(0, 12), "…"] : names).map((n) => JSON.stringify(n)).join(", ");
 
-/** The last column, other than `exclude`, whose every cell is a number: the default target. */
+/**
+ * The default target: the last column, other than `exclude`, of mostly numbers (so that a column
+ * with a few bad cells is chosen, and its bad cells reported, rather than silently passed over).
+ */
 export function defaultColumn(t: Table, exclude: number[], where: string): number {
   for (let c = t.names.length - 1; c >= 0; c--) {
     if (exclude.includes(c)) continue;
-    let ok = true;
-    for (let r = 0; r < t.rows.length && ok; r++) ok = isNumber(t.rows[r][c], t.delimiter);
-    if (ok) return c;
+    let numbers = 0;
+    for (let r = 0; r < t.rows.length; r++) if (isNumber(t.rows[r][c], t.delimiter)) numbers++;
+    if (2 * numbers >= t.rows.length) return c;
   }
-  throw new CliError(`${where}: no column holds only numbers (columns: ${listNames(t.names)}); name one with --column`);
+  throw new CliError(`${where}: no column holds numbers (columns: ${listNames(t.names)}); name one with --column`);
 }
 
 /** A column's numbers; a missing or non-numeric cell is an error naming its line. */

@@ -18,7 +18,7 @@ export interface Loaded {
   series: Series;
   source: string;
   rows: number;                     // rows in the file (before --tail)
-  label: (i: number) => string | null; // x-axis labels for the plot
+  label: (i: number, season: number) => string | null; // x-axis labels for the plot, or null for no tick
 }
 
 /** The built-in data: monthly airline passengers. */
@@ -90,7 +90,7 @@ export function fromCsv(file: string, f: DataFlags, meta?: { meta: ForecastMeta;
     series: { column: meta ? column! : t.names[cIdx], values, features: feats },
     source: where,
     rows,
-    label: labels ? (i) => labels[i] ?? null : () => null,
+    label: (i, season) => (i % season !== 0 ? null : labels ? labels[i] ?? null : String(i + 1 + rows - t.rows.length)),
   };
 }
 

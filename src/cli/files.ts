@@ -1,6 +1,6 @@
 // The CLI's file system: inputs read with one-line errors (missing, a directory, unreadable, binary),
 // the output directory checked before any training, and outputs written whole or not at all.
-import { readFileSync, statSync, accessSync, mkdirSync, writeFileSync, renameSync, rmSync, constants } from "node:fs";
+import { readFileSync, statSync, existsSync, mkdirSync, rmdirSync, writeFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CliError } from "./cli-error";
 
@@ -52,33 +52,22 @@ export function readText(file: string): string {
 
 /**
  * Check that `dir` is, or can become, a writable directory, and that none of `names` in it is a
- * directory. Creates nothing.
+ * directory, by writing a probe file there. Leaves nothing behind.
  */
 export function checkOutDir(dir: string, names: string[]): void {
   const abs = resolve(dir);
   let p = abs;
   for (;;) { // the nearest part of the path that exists
     try {
-      const st = statSync(p);
-      if (!st.isDirectory()) {
-        throw new CliError(p === abs ? `--out ${dir}: it is a file, not a directory` : `--out ${dir}: ${p} is a file, not a directory`);
-      }
-      break;
+      if (statSync(p).isDirectory()) break;
+      throw new CliError(p === abs ? `--out ${dir}: it is a file, not a directory` : `--out ${dir}: ${p} is a file, not a directory`);
     } catch (err) {
       if (err instanceof CliError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT") throw new CliError(`--out ${dir}: ${fsReason(err)}`);
-      const up = dirname(p);
-      if (up === p) throw new CliError(`--out ${dir}: no such path`);
-      p = up;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw new CliError(`--out ${dir}: ${fsReason(err)}`);
+      p = dirname(p); // the root always exists, so this ends
     }
   }
-  try {
-    accessSync(p, constants.W_OK | constants.X_OK);
-  } catch {
-    throw new CliError(`--out ${dir}: ${p} is not writable`);
-  }
-  if (p !== abs) return;
   for (const n of names) {
     try {
       if (statSync(join(abs, n)).isDirectory()) throw new CliError(`--out ${dir}: ${join(abs, n)} is a directory, so ${n} cannot be written there`);
@@ -86,13 +75,36 @@ export function checkOutDir(dir: string, names: string[]): void {
       if (err instanceof CliError) throw err;
     }
   }
+  let created: string[] = [];
+  const probe = join(abs, `.lstm-wasm-probe.${process.pid}`);
+  try {
+    created = makeDirs(abs);
+    writeFileSync(probe, "");
+  } catch (err) {
+    throw new CliError(`--out ${dir}: cannot write there (${fsReason(err)})`);
+  } finally {
+    try { rmSync(probe, { force: true }); } catch { /* nothing was written */ }
+    for (const d of created.reverse()) try { rmdirSync(d); } catch { /* not ours to keep or remove */ }
+  }
+}
+
+// mkdir -p, one level at a time: Node 20's recursive mkdirSync loops forever under /proc.
+function makeDirs(abs: string): string[] {
+  const missing: string[] = [];
+  for (let p = abs; !existsSync(p); p = dirname(p)) missing.push(p);
+  const created: string[] = [];
+  for (const d of missing.reverse()) {
+    mkdirSync(d);
+    created.push(d);
+  }
+  return created;
 }
 
 /** Write a file whole: to a temporary name, then renamed, so no partial file is ever left. */
 export function writeOutput(dir: string, name: string, data: string | Uint8Array): string {
   const abs = resolve(dir), file = join(abs, name), tmp = join(abs, `.${name}.${process.pid}.tmp`);
   try {
-    mkdirSync(abs, { recursive: true });
+    makeDirs(abs);
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch (err) {

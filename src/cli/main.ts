@@ -3,7 +3,7 @@
 // anything else. Node-only; bundled into dist/cli.js with its dependencies.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { LSTMError } from "../errors";
-import { CliError } from "./cli-error";
+import { CliError, UsageError } from "./cli-error";
 import { delimiterFlag } from "./csv";
 import { TRANSFORMS } from "./forecast";
 import { runForecast, type Flags } from "./run";
@@ -50,7 +50,11 @@ on stderr, and model.safetensors, forecast.csv and forecast.svg in --out. Exit s
 const program = new Command();
 program.name("lstm-wasm").description("LSTM in WebAssembly: tools").version(VERSION, "-V, --version", "print the version")
   .exitOverride()
-  .configureOutput({ outputError: (s, write) => write(oneLine(s) + "\n") });
+  .configureOutput({ outputError: (s, write) => write(oneLine(s) + "\n") })
+  .argument("[command]")
+  .action((name?: string) => {
+    throw new UsageError(name === undefined ? "missing command: lstm-wasm forecast [file] (see lstm-wasm --help)" : `unknown command ${JSON.stringify(name)}: the command is forecast`);
+  });
 const forecast = program.command("forecast")
   .description("train an LSTM on a series and forecast its next --horizon points, scored against the seasonal-naive " +
     "baseline on held-out points (the built-in airline data when no file is given; - reads standard input)")

@@ -3,6 +3,7 @@
 import asciichart from "asciichart";
 import type { ForecastMeta, Prediction, Scores } from "./forecast";
 import { describeTransform } from "./forecast";
+import { count } from "./cli-error";
 
 export interface Outcome {
   source: string;
@@ -48,8 +49,8 @@ export function textReport(o: Outcome, color: boolean): string {
   out.push(`transform: ${describeTransform(m.transform, m.season)}; ${o.transformReason}`);
   if (m.features.length) out.push(`features: ${m.features.join(", ")} (their values up to the step before each forecast)`);
   out.push(o.modelFile
-    ? `model: ${o.modelFile} (hidden ${m.hidden}, lookback ${m.lookback}, trained ${m.epochs} epochs, seed ${m.seed}); no training`
-    : `holding out the last ${h} points; LSTM hidden ${m.hidden}, lookback ${m.lookback}, ${m.epochs} epochs, seed ${m.seed}`);
+    ? `model: ${o.modelFile} (hidden ${m.hidden}, lookback ${m.lookback}, trained ${count(m.epochs, "epoch")}, seed ${m.seed}); no training`
+    : `holding out the last ${h} points; LSTM hidden ${m.hidden}, lookback ${m.lookback}, ${count(m.epochs, "epoch")}, seed ${m.seed}`);
   out.push("");
   out.push(o.training ? `trained in ${o.training.seconds.toFixed(1)} s. On the ${h} held-out points:` : `On the last ${h} points of the data:`);
   const row = (name: string, s: Scores) =>
