@@ -288,7 +288,7 @@ describe("lstm-wasm forecast at scale", () => {
     const out = join(dir, "never-big");
     const t0 = performance.now();
     const r = run(["forecast", big, "--out", out]);
-    expectError(r, 1, /has 250,000 rows, more than --max-rows 50000: training 200 epochs on them would take about \d+(\.\d)? (s|min|h) here\. Use --tail 50000/);
+    expectError(r, 1, /has 250,000 rows, more than --max-rows 50000: training 200 epochs on them would take about [\d,.]+ (s|min|h|days) here\. Use --tail 50000/);
     expect(performance.now() - t0).toBeLessThan(30_000);
     expect(existsSync(out)).toBe(false);
   });
@@ -303,7 +303,7 @@ describe("lstm-wasm forecast at scale", () => {
     expect(all.forecast).toHaveLength(4);
     expect(existsSync(join(out, "model.safetensors"))).toBe(true);
     const svg = readFileSync(join(out, "forecast.svg"), "utf8");
-    expect(svg).toContain("the last 10,000 of 250,000 points");
-    for (const m of svg.matchAll(/points="([^"]*)"/g)) expect(m[1].split(" ").length).toBeLessThanOrEqual(2000);
+    expect(svg).toContain("the last 3,000 of 250,000 points");
+    for (const m of svg.matchAll(/points="([^"]*)"/g)) expect(m[1].split(" ").length).toBeLessThanOrEqual(1000);
   });
 });

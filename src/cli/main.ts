@@ -107,5 +107,5 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
   fail(e);
 });
-process.on("uncaughtException", fail);
+process.on("uncaughtException", (e) => { fail(e); process.exit(); });
 program.parseAsync(process.argv).catch(fail);

@@ -7,8 +7,8 @@ export interface Line { label: string; color: string; x0: number; values: readon
 
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Most points one polyline gets; 960 px wide charts show no more. */
-export const MAX_POINTS = 2000;
+/** Most points one polyline gets: about one per pixel of a 960 px chart. */
+export const MAX_POINTS = 1000;
 const MAX_TICKS = 14;
 
 /**

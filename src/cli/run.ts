@@ -31,8 +31,10 @@ const OUTPUTS = ["model.safetensors", "forecast.csv", "forecast.svg"];
 const TRAINING_FLAGS = ["transform", "season", "lookback", "horizon", "hidden", "epochs", "seed", "maxRows"];
 /** Say how long training will take when it is longer than this. */
 const ANNOUNCE_SECONDS = 20;
+/** Largest training set, inputs and targets, in bytes. */
+const MAX_WINDOW_BYTES = 2 ** 30;
 /** Plot at most this many of the latest points. */
-const PLOT_POINTS = 10_000;
+const PLOT_POINTS = 3_000;
 
 const err = (line: string) => process.stderr.write(line + "\n");
 
@@ -66,6 +68,10 @@ export async function runForecast(file: string | undefined, f: Flags): Promise<v
     if (x.values.every((v) => v === x.values[0]) && !f.quiet) err(`warning: feature ${JSON.stringify(x.name)} is constant, so it cannot help`);
   }
   const F = data.series.features.length, windows = data.series.values.length - minPoints(s) + 8;
+  const bytes = 4 * windows * (f.lookback * (1 + F) + f.horizon);
+  if (bytes > MAX_WINDOW_BYTES) {
+    throw new CliError(`the training windows would take ${(bytes / 2 ** 30).toFixed(1)} GB (${count(windows, "window")} of ${f.lookback} steps); lower --lookback or use --tail`);
+  }
   if (!f.quiet && windows * f.epochs > 1e6) {
     const est = await estimate(windows, f, F);
     if (est.secs > ANNOUNCE_SECONDS) err(`training ${count(f.epochs, "epoch")} on ${count(windows, "window")}${F ? ", twice (with and without features)" : ""} will take ${est.text} (--tail or --epochs shorten it)`);
@@ -85,7 +91,7 @@ export async function runForecast(file: string | undefined, f: Flags): Promise<v
       uni.model.dispose();
     }
     const outcome = finish(data, main.model, main.meta, reason, backend, f, files, univariate,
-      { seconds, finalLoss: main.loss[main.loss.length - 1] }, null);
+      { seconds: Math.round(seconds * 1000) / 1000, finalLoss: main.loss[main.loss.length - 1] }, null);
     print(outcome, f);
   } finally {
     main.model.dispose();
@@ -101,7 +107,8 @@ async function reuse(file: string | undefined, f: Flags, modelFile: string, back
     if (data.series.values.length < need) {
       throw new CliError(`${data.source} has ${count(data.series.values.length, "point")}; --model ${modelFile} needs at least ${need} (season ${meta.season}, lookback ${meta.lookback}, horizon ${meta.horizon})`);
     }
-    if (meta.transform === "log") chooseTransform(data.series.values.slice(-need), "log", meta.column);
+    const bad = meta.transform === "log" ? data.series.values.slice(-need).find((v) => !(v > 0)) : undefined;
+    if (bad !== undefined) throw new CliError(`--model ${modelFile} works on log growth, which needs values > 0, but ${data.source} has ${bad} among its last ${need}`);
     print(finish(data, model, meta, "as saved in the model", backend, f, {}, null, null, modelFile), f);
   } finally {
     model.dispose();
@@ -134,9 +141,13 @@ function finish(data: Loaded, model: Sequential, meta: ForecastMeta, reason: str
 }
 
 function print(o: Outcome, f: Flags): void {
-  if (f.json) process.stdout.write(JSON.stringify(jsonReport(o), null, 2) + "\n");
+  if (f.json) process.stdout.write(compactArrays(JSON.stringify(jsonReport(o), null, 2)) + "\n");
   else process.stdout.write(textReport(o, useColor(process.env, process.stdout.isTTY === true)) + "\n");
 }
+
+// Indented JSON with each array of numbers on one line, so the object reads well in a terminal too.
+const compactArrays = (text: string) =>
+  text.replace(/\[\n\s*((?:-?[\d.e+-]+|null)(?:,\n\s*(?:-?[\d.e+-]+|null))*)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(", ")}]`);
 
 // A bar on a terminal, otherwise a line every eighth of the run, both on stderr; nothing with --quiet.
 function progress(f: Flags, what: string): ((epoch: number, logs: EpochLogs) => void) | undefined {
@@ -154,9 +165,12 @@ function progress(f: Flags, what: string): ((epoch: number, logs: EpochLogs) => 
   };
 }
 
-/** Seconds to train one window for one epoch on this machine, from timing 2,048 of that shape. */
+/**
+ * Seconds to train one window for one epoch on this machine, from timing windows of that shape
+ * (at most 32 steps long, scaled: the cost grows linearly with the lookback).
+ */
 async function secondsPerWindow(f: Flags, features: number): Promise<number> {
-  const C = 1 + features, L = f.lookback, h = f.horizon;
+  const C = 1 + features, L = Math.min(f.lookback, 32), h = f.horizon;
   const time = async (n: number) => {
     const x = new Float32Array(n * L * C).map((_, i) => Math.sin(i)), y = new Float32Array(n * h).map((_, i) => Math.cos(i));
     const model = new Sequential([new LSTM({ inputSize: C, hiddenSize: f.hidden, seed: 1 }), new Linear({ inputSize: f.hidden, outputSize: h, seed: 2 })]);
@@ -168,10 +182,13 @@ async function secondsPerWindow(f: Flags, features: number): Promise<number> {
     }
     return (performance.now() - t0) / 1000 / n;
   };
-  await time(64); // the first fit of a shape plans its buffers and warms the JIT
-  let best = Infinity;
-  for (let k = 0; k < 3; k++) best = Math.min(best, await time(2048)); // the least disturbed by other work
-  return best;
+  // The first fit of a shape plans its buffers and warms the JIT; then about 0.1 s of windows,
+  // three times, keeping the run least disturbed by other work.
+  const first = await time(16);
+  const n = Math.max(16, Math.min(2048, Math.round(0.1 / first / 16) * 16));
+  let best = first;
+  for (let k = 0; k < 3; k++) best = Math.min(best, await time(n));
+  return (best * f.lookback) / L;
 }
 
 /** How long training these windows would take, in words. */
@@ -183,5 +200,6 @@ async function estimate(windows: number, f: Flags, features: number): Promise<{ 
 export function duration(secs: number): string {
   if (secs < 90) return `about ${Math.max(1, Math.round(secs))} s`;
   if (secs < 5400) return `about ${Math.round(secs / 60)} min`;
-  return `about ${(secs / 3600).toFixed(1)} h`;
+  if (secs < 48 * 3600) return `about ${(secs / 3600).toFixed(1)} h`;
+  return `about ${Math.round(secs / 86400).toLocaleString("en-US")} days`;
 }
