@@ -124,7 +124,13 @@ describe("CSV reading", () => {
     expect(() => numericColumn(t, 1, "f.csv")).toThrow(/f.csv line 4, column "b": expected a finite number, found "NaN"/);
     const u = parseTable("a,b\n1,2\n4,\n", "f.csv");
     expect(() => numericColumn(u, 1, "f.csv")).toThrow(/line 3, column "b".*an empty cell/);
-    expect(() => parseTable("a,b\n1,2,3\n", "f.csv")).toThrow(CliError);
+    expect(() => parseTable("a,b\n1,2,3\n", "f.csv")).toThrow(/f.csv line 2: 3 fields, but the first row has 2/);
+    // Spreadsheet leftovers: trailing delimiters, rows of empty cells, short rows.
+    const s = parseTable("a,b,\n1,2,\n,,\n3\n   \n5,6\n", "s.csv");
+    expect(s.names).toEqual(["a", "b", "3"]);
+    expect(numericColumn(s, 0, "s.csv")).toEqual([1, 3, 5]);
+    expect(() => numericColumn(s, 1, "s.csv")).toThrow(/s.csv line 4, column "b".*an empty cell/);
+    expect(() => parseTable('a,b\n"1,2\n', "q.csv")).toThrow(CliError);
     expect(() => parseTable("", "f.csv")).toThrow(/no rows/);
   });
 });

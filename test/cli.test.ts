@@ -245,7 +245,7 @@ describe("lstm-wasm forecast: errors and exit codes", () => {
       ["hole.csv", ["t,y", ...rows.slice(0, 70), "70,", ...rows.slice(71)].join("\n"), /line 72, column "y".*empty cell/],
       ["const.csv", ["t,y", ...rows.map((r) => r.replace(/,.*/, ",4.5"))].join("\n"), /column "y" is constant \(every value is 4\.5\)/],
       ["short.csv", ["t,y", ...rows.slice(0, 30)].join("\n"), /30 points.*need at least 55.*--lookback/],
-      ["ragged.csv", "t,y\n1,2\n3,4,5\n", /ragged\.csv: not a CSV.*line 3/],
+      ["ragged.csv", "t,y\n1,2\n3,4,5\n", /ragged\.csv line 3: 3 fields, but the first row has 2/],
       ["empty.csv", "", /no rows/],
       ["binary.csv", "\u0000\u0001\u0002", /binary file/],
     ];

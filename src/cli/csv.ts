@@ -46,23 +46,40 @@ export function detectDelimiter(text: string): string {
 /** Parse a whole file. @param where the file's name for messages. */
 export function parseTable(text: string, where: string, delimiter?: string): Table {
   const d = delimiter ?? detectDelimiter(text);
-  const lines: number[] = [];
+  const hint = delimiter === undefined ? ` (delimiter detected: ${show(d)}; set one with --delimiter)` : "";
+  const at: number[] = [];
   let records: string[][];
   try {
     records = parse(text, {
-      delimiter: d, bom: true, skip_empty_lines: true, trim: d !== "\t", relax_quotes: false,
-      on_record: (rec: string[], ctx: { lines: number }) => { lines.push(ctx.lines); return rec; },
+      delimiter: d, bom: true, skip_empty_lines: true, trim: d !== "\t", relax_quotes: false, relax_column_count: true,
+      on_record: (rec: string[], ctx: { lines: number }) => { at.push(ctx.lines); return rec; },
     }) as string[][];
   } catch (err) {
-    const msg = (err as Error).message.replace(/\s+/g, " ").trim();
-    const hint = delimiter === undefined ? ` (delimiter detected: ${show(d)}; set one with --delimiter)` : "";
-    throw new CliError(`${where}: not a CSV this tool can read: ${msg}${hint}`);
+    throw new CliError(`${where}: not a CSV this tool can read: ${(err as Error).message.replace(/\s+/g, " ").trim()}${hint}`);
   }
-  if (records.length === 0) throw new CliError(`${where}: the file has no rows`);
-  if (d === "\t") for (const r of records) for (let i = 0; i < r.length; i++) r[i] = r[i].trim();
-  const header = !records[0].every((c) => isNumber(c, d));
-  const names = header ? records[0].map((c, i) => (c === "" ? String(i + 1) : c)) : records[0].map((_, i) => String(i + 1));
-  const rows = header ? records.slice(1) : records;
+  // Rows of empty cells (spreadsheets leave them at the end) are skipped; trailing empty cells are
+  // dropped and missing ones are empty, so only the columns used need to be complete.
+  const kept: string[][] = [], lines: number[] = [];
+  for (let k = 0; k < records.length; k++) {
+    const r = records[k];
+    if (d === "\t") for (let i = 0; i < r.length; i++) r[i] = r[i].trim();
+    if (r.every((c) => c === "")) continue;
+    kept.push(r);
+    lines.push(at[k]);
+  }
+  if (kept.length === 0) throw new CliError(`${where}: the file has no rows`);
+  const width = kept[0].length;
+  for (let k = 1; k < kept.length; k++) {
+    const r = kept[k];
+    if (r.length > width && r.slice(width).some((c) => c !== "")) {
+      throw new CliError(`${where} line ${lines[k]}: ${r.length} fields, but the first row has ${width}${hint}`);
+    }
+    r.length = width;
+    for (let i = 0; i < width; i++) r[i] ??= "";
+  }
+  const header = !kept[0].every((c) => isNumber(c, d));
+  const names = kept[0].map((c, i) => (header && c !== "" ? c : String(i + 1)));
+  const rows = header ? kept.slice(1) : kept;
   if (rows.length === 0) throw new CliError(`${where}: a header row but no data rows`);
   return { names, rows, lines: header ? lines.slice(1) : lines, delimiter: d, header };
 }

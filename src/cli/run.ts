@@ -28,7 +28,7 @@ export interface Flags extends DataFlags, Omit<Settings, "transform"> {
 
 const OUTPUTS = ["model.safetensors", "forecast.csv", "forecast.svg"];
 /** Training flags a saved model already fixes. */
-const TRAINING_FLAGS = ["transform", "season", "lookback", "horizon", "hidden", "epochs", "seed", "maxRows"];
+const TRAINING_FLAGS = ["transform", "season", "lookback", "horizon", "hidden", "epochs", "seed"];
 /** Say how long training will take when it is longer than this. */
 const ANNOUNCE_SECONDS = 20;
 /** Largest training set, inputs and targets, in bytes. */
@@ -41,7 +41,7 @@ const err = (line: string) => process.stderr.write(line + "\n");
 export async function runForecast(file: string | undefined, f: Flags): Promise<void> {
   for (const k of TRAINING_FLAGS) {
     if (f.model !== undefined && f.given.has(k)) {
-      throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be used with --model: a saved model keeps the settings it was trained with`);
+      throw new UsageError(`--${k} cannot be used with --model: a saved model keeps the settings it was trained with`);
     }
   }
   checkOutDir(f.out, f.model !== undefined ? OUTPUTS.slice(1) : OUTPUTS);
