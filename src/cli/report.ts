@@ -40,18 +40,27 @@ export function decimalsFor(values: readonly number[]): number {
 
 const pct = (a: number, b: number) => (100 * (1 - a / b)).toFixed(0);
 
-export function textReport(o: Outcome, color: boolean): string {
-  const m = o.meta, h = m.horizon, p = o.prediction;
-  const paint = (s: string, c: string) => (color ? asciichart.colored(s, c) : s);
-  const dec = decimalsFor(p.heldOut.actual.concat(p.forecast)), md = Math.min(6, dec + 2);
-  const out: string[] = [];
+/** What the report's first lines need: known before training, so printed before it. */
+export type Heading = Pick<Outcome, "source" | "rows" | "backend" | "transformReason" | "modelFile"> &
+  { meta: Pick<ForecastMeta, "column" | "features" | "transform" | "season" | "lookback" | "horizon" | "hidden" | "epochs" | "seed"> };
+
+export function textHeading(o: Heading): string {
+  const m = o.meta, out: string[] = [];
   out.push(`lstm-wasm forecast · ${o.source}, column ${m.column} · ${o.rows} points · backend ${o.backend}`);
   out.push(`transform: ${describeTransform(m.transform, m.season)}; ${o.transformReason}`);
   if (m.features.length) out.push(`features: ${m.features.join(", ")} (their values up to the step before each forecast)`);
   out.push(o.modelFile
     ? `model: ${o.modelFile} (hidden ${m.hidden}, lookback ${m.lookback}, trained ${count(m.epochs, "epoch")}, seed ${m.seed}); no training`
-    : `holding out the last ${h} points; LSTM hidden ${m.hidden}, lookback ${m.lookback}, ${count(m.epochs, "epoch")}, seed ${m.seed}`);
-  out.push("");
+    : `holding out the last ${m.horizon} points; LSTM hidden ${m.hidden}, lookback ${m.lookback}, ${count(m.epochs, "epoch")}, seed ${m.seed}`);
+  return out.join("\n") + "\n";
+}
+
+/** The report after the heading: scores, verdicts, the terminal chart, the forecast, the files. */
+export function textReport(o: Outcome, color: boolean): string {
+  const m = o.meta, h = m.horizon, p = o.prediction;
+  const paint = (s: string, c: string) => (color ? asciichart.colored(s, c) : s);
+  const dec = decimalsFor(p.heldOut.actual.concat(p.forecast)), md = Math.min(6, dec + 2);
+  const out: string[] = [];
   out.push(o.training ? `trained in ${o.training.seconds.toFixed(1)} s. On the ${h} held-out points:` : `On the last ${h} points of the data:`);
   const row = (name: string, s: Scores) =>
     `  ${name.padEnd(22)} ${s.rmse.toFixed(md).padStart(10)} ${s.mae.toFixed(md).padStart(10)} ${(s.mape === null ? "n/a" : s.mape.toFixed(2) + "%").padStart(9)}`;

@@ -14,7 +14,7 @@ import { checkOutDir, readInput, writeOutput } from "./files";
 import { chooseTransform, checkSeries, train, predict, scores, minPoints, type ForecastMeta, type Settings, type Transform } from "./forecast";
 import { loadModel, modelBytes } from "./model-file";
 import { svgChart } from "./plot";
-import { textReport, jsonReport, forecastCsv, useColor, type Outcome } from "./report";
+import { textHeading, textReport, jsonReport, forecastCsv, useColor, type Outcome } from "./report";
 
 export interface Flags extends DataFlags, Omit<Settings, "transform"> {
   transform?: Transform;
@@ -77,6 +77,8 @@ export async function runForecast(file: string | undefined, f: Flags): Promise<v
     if (est.secs > ANNOUNCE_SECONDS) err(`training ${count(f.epochs, "epoch")} on ${count(windows, "window")}${F ? ", twice (with and without features)" : ""} will take ${est.text} (--tail or --epochs shorten it)`);
   }
 
+  if (!f.json) process.stdout.write(textHeading({ source: data.source, rows: data.series.values.length, backend, transformReason: reason, modelFile: null,
+    meta: { ...s, column: data.series.column, features: data.series.features.map((x) => x.name) } }) + "\n");
   const t0 = performance.now();
   const main = await train(data.series, s, progress(f, F ? "training with features" : "training"));
   const seconds = (performance.now() - t0) / 1000;
@@ -109,7 +111,9 @@ async function reuse(file: string | undefined, f: Flags, modelFile: string, back
     }
     const bad = meta.transform === "log" ? data.series.values.slice(-need).find((v) => !(v > 0)) : undefined;
     if (bad !== undefined) throw new CliError(`--model ${modelFile} works on log growth, which needs values > 0, but ${data.source} has ${bad} among its last ${need}`);
-    print(finish(data, model, meta, "as saved in the model", backend, f, {}, null, null, modelFile), f);
+    const o = finish(data, model, meta, "as saved in the model", backend, f, {}, null, null, modelFile);
+    if (!f.json) process.stdout.write(textHeading(o) + "\n");
+    print(o, f);
   } finally {
     model.dispose();
   }
