@@ -117,7 +117,7 @@ export function columnIndex(t: Table, name: string, flag: string, where: string)
   throw new CliError(`${flag} ${JSON.stringify(name)}: ${where} has no such column (its columns: ${listNames(t.names)})`);
 }
 
-const listNames = (names: string[]) => (names.length > 12 ? [...names.slice(0, 12), "…"] : names).map((n) => JSON.stringify(n)).join(", ");
+export const listNames = (names: string[]): string => (names.length > 12 ? [...names.slice(0, 12), "…"] : names).map((n) => JSON.stringify(n)).join(", ");
 
 /**
  * The default target: the last column, other than `exclude`, of mostly numbers (so that a column

@@ -1,7 +1,7 @@
 // Where the series comes from: a CSV file (or standard input), the built-in airline data, or the
 // tail stored in a --model file; with the column and feature checks that go with each.
 import { CliError, UsageError, count } from "./cli-error";
-import { parseTable, tailRows, columnIndex, defaultColumn, numericColumn, toNumber } from "./csv";
+import { parseTable, tailRows, columnIndex, defaultColumn, numericColumn, toNumber, listNames } from "./csv";
 import { readText } from "./files";
 import type { ForecastMeta, Series } from "./forecast";
 import { AIRLINE_PASSENGERS, AIRLINE_START } from "./airline";
@@ -74,12 +74,13 @@ export function fromCsv(file: string, f: DataFlags, meta?: { meta: ForecastMeta;
     try {
       return columnIndex(t, name, flag, where);
     } catch (err) {
-      if (meta && err instanceof CliError) throw new CliError(`${err.message}; --model ${meta.file} needs it`);
-      throw err;
+      if (!meta || !(err instanceof CliError)) throw err;
+      throw new CliError(`${where} has no column ${JSON.stringify(name)}, which --model ${meta.file} ${flag === "--column" ? "forecasts" : "takes as a feature"} (its columns: ${listNames(t.names)})`);
     }
   };
+  const named = column !== undefined ? find(column, "--column") : -1; // the target first: the likelier mismatch
   const fIdx = features.map((name) => find(name, "--features"));
-  const cIdx = column !== undefined ? find(column, "--column") : defaultColumn(t, fIdx, where);
+  const cIdx = named >= 0 ? named : defaultColumn(t, fIdx, where);
   if (fIdx.includes(cIdx)) throw new UsageError(`--features: ${JSON.stringify(t.names[cIdx])} is the column being forecast`);
   if (new Set(fIdx).size !== fIdx.length) throw new UsageError("--features: a column is named twice");
   const values = numericColumn(t, cIdx, where);

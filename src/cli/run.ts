@@ -86,11 +86,16 @@ export async function runForecast(file: string | undefined, f: Flags): Promise<v
   try {
     files.model = writeOutput(f.out, "model.safetensors", modelBytes(main.model, main.meta));
     let univariate: Outcome["univariate"] = null;
-    if (F) { // the same LSTM without the features, to say whether they helped
-      const uni = await train({ ...data.series, features: [] }, s, progress(f, "training without features (for comparison)"));
-      const p = predict(uni.model, uni.meta, data.series.values, []);
-      univariate = { forecast: p.heldOut.model, scores: scores(p.heldOut.actual, p.heldOut.model) };
-      uni.model.dispose();
+    if (F) { // the same LSTM without the features, to say whether they helped; only a comparison, so never fatal
+      try {
+        const uni = await train({ ...data.series, features: [] }, s, progress(f, "training without features (for comparison)"));
+        const p = predict(uni.model, uni.meta, data.series.values, []);
+        univariate = { forecast: p.heldOut.model, scores: scores(p.heldOut.actual, p.heldOut.model) };
+        uni.model.dispose();
+      } catch (e) {
+        if (!(e instanceof CliError)) throw e;
+        if (!f.quiet) err(`warning: the comparison without features failed: ${e.message}`);
+      }
     }
     const outcome = finish(data, main.model, main.meta, reason, backend, f, files, univariate,
       { seconds: Math.round(seconds * 1000) / 1000, finalLoss: main.loss[main.loss.length - 1] }, null);
