@@ -3,7 +3,6 @@
 // ForecastMeta as JSON: everything needed to forecast again without training.
 import { Sequential } from "../sequential";
 import { readSafetensorsWithMetadata, writeSafetensors } from "../safetensors";
-import { LSTMError } from "../errors";
 import { CliError } from "./cli-error";
 import { type ForecastMeta, type Stats, META_VERSION, TRANSFORMS, tailLength } from "./forecast";
 
@@ -43,7 +42,7 @@ export function loadModel(bytes: Uint8Array, where: string): { model: Sequential
   return { model, meta };
 }
 
-const reason = (err: unknown) => (err instanceof LSTMError || err instanceof Error ? err.message : String(err));
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function parseMeta(raw: string, at: string): ForecastMeta {
   let m: any;
