@@ -10,6 +10,7 @@ const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true,
 const lib = await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral", minify: true });
 const cli = await build({
   ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", platform: "node",
+  define: { __LSTM_WASM_VERSION__: JSON.stringify(JSON.parse(readFileSync("package.json", "utf8")).version) },
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
 for (const r of [lib, cli]) for (const [f, o] of Object.entries(r.metafile.outputs)) if (f.endsWith(".js")) console.log(`${f}: ${o.bytes} B`);

@@ -1,96 +1,208 @@
-// Univariate forecasting with an LSTM on seasonal log-differences: the network learns how this
-// month's year-over-year growth follows from the last `lookback` months' growth, and a forecast
-// multiplies the value one season back by the predicted growth. Node-free: usable in a page too.
+// Forecasting with an LSTM on a transformed series. The network sees the last `lookback` values of
+// the transformed target (and of any covariates) and predicts the next `horizon` transformed values
+// at once, so a forecast needs no future covariates. Transforms: seasonal log growth (strictly
+// positive data), seasonal differences (any real data) or none; each standardised with the
+// training part's statistics. Node-free: usable in a page too.
 import { LSTM } from "../lstm";
 import { Linear } from "../linear";
 import { Sequential } from "../model/sequential";
 import type { EpochLogs } from "../model/fit";
 import { Adam } from "../optim";
-import { LSTMError, describe } from "../errors";
+import { LSTMError } from "../errors";
+import { CliError, count } from "./cli-error";
 
-export interface ForecastOptions {
-  horizon?: number;  // points held out, and forecast beyond the end (default 12)
-  season?: number;   // period of the seasonal naive baseline and of the differencing (default 12)
-  lookback?: number; // months of growth the LSTM sees (default 12)
-  hidden?: number;   // LSTM hidden size (default 32)
-  epochs?: number;   // default 200
-  seed?: number;     // default 1
-  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+export type Transform = "log" | "diff" | "none";
+export const TRANSFORMS: readonly Transform[] = ["log", "diff", "none"];
+
+export interface Series {
+  column: string;
+  values: readonly number[];
+  features: { name: string; values: readonly number[] }[];
+}
+export interface Settings {
+  transform: Transform;
+  season: number;   // the seasonal-naive baseline's period, and the lag of log and diff
+  lookback: number; // points the LSTM sees
+  horizon: number;  // points held out, and forecast past the end
+  hidden: number;
+  epochs: number;
+  seed: number;
+}
+export interface Stats { mean: number; std: number }
+
+/** What a saved model needs to forecast: the JSON in model.safetensors' `__metadata__.forecast`. */
+export interface ForecastMeta extends Settings {
+  version: 1;
+  column: string;
+  features: string[];
+  target: Stats;       // of the transformed target over the training part
+  covariates: Stats[]; // of each feature over the training part
+  rows: number;        // points trained on, the last `horizon` of them held out
+  tail: { target: number[]; features: number[][] }; // the last tailLength() points, to forecast without the data
+}
+export const META_VERSION = 1;
+
+export interface Scores { rmse: number; mae: number; mape: number | null }
+export interface Prediction {
+  heldOut: { actual: number[]; model: number[]; baseline: number[] };
+  forecast: number[];
 }
 
-export interface Scores { rmse: number; mape: number }
-export interface ForecastResult {
-  holdout: { actual: number[]; model: number[]; naive: number[] };
-  scores: { model: Scores; naive: Scores };
-  future: number[]; // the `horizon` points after the series ends
-  model: Sequential;
-  loss: number[];
+/** Fewest training windows accepted. */
+const MIN_WINDOWS = 8;
+const lagOf = (s: Pick<Settings, "transform" | "season">) => (s.transform === "none" ? 0 : s.season);
+
+/** The fewest points a series needs for these settings. */
+export function minPoints(s: Settings): number {
+  const d = lagOf(s), h = s.horizon;
+  return Math.max(MIN_WINDOWS + 2 * h + d + s.lookback - 1, s.season + h);
+}
+/** Points at the end of a series that forecasting and the held-out check read. */
+export const tailLength = (s: Settings): number => s.horizon + Math.max(lagOf(s) + s.lookback, s.season);
+
+/** log when every value is positive, diff otherwise; a requested transform is checked. */
+export function chooseTransform(values: readonly number[], requested: Transform | undefined, column: string): { transform: Transform; reason: string } {
+  let bad = -1;
+  for (let i = 0; i < values.length && bad < 0; i++) if (!(values[i] > 0)) bad = i;
+  if (requested === "log" && bad >= 0) {
+    throw new CliError(`--transform log needs values > 0, but column ${JSON.stringify(column)} has ${values[bad]} at point ${bad + 1}; use --transform diff`);
+  }
+  if (requested) return { transform: requested, reason: "chosen with --transform" };
+  return bad < 0
+    ? { transform: "log", reason: "every value is positive" }
+    : { transform: "diff", reason: `the series has values <= 0 (${values[bad]} at point ${bad + 1})` };
 }
 
-export function scores(actual: number[], pred: number[]): Scores {
-  let se = 0, ape = 0;
-  actual.forEach((a, i) => { se += (a - pred[i]) ** 2; ape += Math.abs((a - pred[i]) / a); });
-  return { rmse: Math.sqrt(se / actual.length), mape: (100 * ape) / actual.length };
+export function describeTransform(t: Transform, season: number): string {
+  if (t === "log") return `log growth over ${season} step${season === 1 ? "" : "s"} (log y[t] - log y[t-${season}]), standardised`;
+  if (t === "diff") return `differences over ${season} step${season === 1 ? "" : "s"} (y[t] - y[t-${season}]), standardised`;
+  return "none (the values themselves, standardised)";
+}
+
+/** Refuse what cannot be trained on: a constant target, too few points, or (for log) values <= 0. */
+export function checkSeries(series: Series, s: Settings): void {
+  const v = series.values;
+  let varies = false;
+  for (let i = 1; i < v.length && !varies; i++) varies = v[i] !== v[0];
+  if (!varies) throw new CliError(`column ${JSON.stringify(series.column)} is constant (every value is ${v[0]}): there is nothing to learn; its forecast is ${v[0]}`);
+  const need = minPoints(s);
+  if (v.length < need) {
+    throw new CliError(`the series has ${count(v.length, "point")}; season ${s.season}, lookback ${s.lookback} and horizon ${s.horizon} ` +
+      `with --transform ${s.transform} need at least ${need} (lower --lookback, --horizon or --season)`);
+  }
+}
+
+function transformed(y: readonly number[], t: Transform, d: number, from: number, to: number): Float64Array {
+  const z = new Float64Array(to - from);
+  for (let i = from; i < to; i++) {
+    z[i - from] = t === "log" ? Math.log(y[i]) - Math.log(y[i - d]) : t === "diff" ? y[i] - y[i - d] : y[i];
+  }
+  return z;
+}
+
+function statsOf(v: ArrayLike<number>): Stats {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m += v[i];
+  m /= v.length;
+  let ss = 0;
+  for (let i = 0; i < v.length; i++) ss += (v[i] - m) ** 2;
+  const std = Math.sqrt(ss / v.length);
+  // A constant input (a perfectly steady growth, say) is centred but not scaled.
+  return { mean: m, std: std > 0 && Number.isFinite(std) ? std : 1 };
+}
+
+/** The model's input window for the block that starts at time T: times T-L … T-1, channel 0 the target. */
+function fillWindow(x: Float32Array, at: number, y: readonly number[], feats: readonly (readonly number[])[], m: ForecastMeta, T: number): void {
+  const L = m.lookback, d = lagOf(m), C = 1 + feats.length;
+  const z = transformed(y, m.transform, d, T - L, T);
+  for (let j = 0; j < L; j++) {
+    x[at + j * C] = (z[j] - m.target.mean) / m.target.std;
+    for (let f = 0; f < feats.length; f++) x[at + j * C + 1 + f] = (feats[f][T - L + j] - m.covariates[f].mean) / m.covariates[f].std;
+  }
+}
+
+export interface TrainResult { model: Sequential; meta: ForecastMeta; loss: number[] }
+
+/**
+ * Train on all but the last `horizon` points. The caller has run checkSeries.
+ * @throws CliError when training diverges.
+ */
+export async function train(series: Series, s: Settings, onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>): Promise<TrainResult> {
+  const y = series.values, n = y.length, h = s.horizon, L = s.lookback, d = lagOf(s), nTrain = n - h;
+  const F = series.features.length, C = 1 + F, K = tailLength(s);
+  const z = transformed(y, s.transform, d, d, nTrain); // z[t - d] is time t's
+  const meta: ForecastMeta = {
+    version: META_VERSION, column: series.column, features: series.features.map((f) => f.name), ...s,
+    target: statsOf(z),
+    covariates: series.features.map((f) => statsOf(f.values.slice(0, nTrain))),
+    rows: n,
+    tail: { target: y.slice(n - K), features: series.features.map((f) => f.values.slice(n - K)) },
+  };
+  const feats = series.features.map((f) => f.values);
+  const first = d + L, N = nTrain - h - first + 1;
+  const x = new Float32Array(N * L * C), t = new Float32Array(N * h);
+  for (let i = 0; i < N; i++) {
+    const T = first + i;
+    fillWindow(x, i * L * C, y, feats, meta, T);
+    for (let k = 0; k < h; k++) t[i * h + k] = (z[T + k - d] - meta.target.mean) / meta.target.std;
+  }
+  const model = new Sequential([
+    new LSTM({ inputSize: C, hiddenSize: s.hidden, seed: s.seed }),
+    new Linear({ inputSize: s.hidden, outputSize: h, seed: (s.seed + 1) % 2 ** 32 }),
+  ]);
+  try {
+    const history = await model.fit({ data: x, shape: [N, L, C] }, { data: t, shape: [N, h] },
+      { epochs: s.epochs, batchSize: 16, loss: "mse", optimizer: new Adam({ lr: 5e-3 }), clipNorm: 1, seed: s.seed, onEpochEnd });
+    return { model, meta, loss: history.loss };
+  } catch (err) {
+    model.dispose();
+    if (err instanceof LSTMError && err.argument === "fit") {
+      throw new CliError(`training diverged (${err.received}); try another --seed, a smaller --hidden or another --transform`);
+    }
+    throw err;
+  }
 }
 
 /**
- * Train on all but the last `horizon` points, score that holdout against the seasonal naive
- * baseline (the value one season earlier), and forecast `horizon` points past the end.
- * @throws LSTMError when the series is too short or has non-positive or non-finite values.
+ * The held-out check (the model's forecast from `horizon` points before the end, against the
+ * seasonal-naive baseline) and the forecast past the end. Reads only the last tailLength() points.
  */
-export async function forecastSeries(series: readonly number[], opts: ForecastOptions = {}): Promise<ForecastResult> {
-  const h = opts.horizon ?? 12, s = opts.season ?? 12, L = opts.lookback ?? 12;
-  const hidden = opts.hidden ?? 32, epochs = opts.epochs ?? 200, seed = opts.seed ?? 1;
-  for (const [k, v] of Object.entries({ horizon: h, season: s, lookback: L, hidden, epochs })) {
-    if (!Number.isInteger(v) || v < 1) throw new LSTMError(`--${k}`, "a positive integer", describe(v));
-  }
-  const bad = series.findIndex((v) => !(Number.isFinite(v) && v > 0));
-  if (bad >= 0) throw new LSTMError(`series[${bad}]`, "positive finite values (the model works on log growth)", describe(series[bad]));
-  const n = series.length, nTrain = n - h;
-  const need = s + L + 8 + h;
-  if (n < need) throw new LSTMError("series", `at least ${need} points for season ${s}, lookback ${L} and horizon ${h}`, `${n} points`);
-
-  // z_t = log y_t − log y_{t−s}, standardised with the training part's statistics.
-  const logy = series.map(Math.log);
-  const zOf = (ly: number[]) => ly.map((v, t) => (t >= s ? v - ly[t - s] : NaN));
-  const zTrain = zOf(logy.slice(0, nTrain)).slice(s);
-  const mean = zTrain.reduce((a, b) => a + b, 0) / zTrain.length;
-  const std = Math.sqrt(zTrain.reduce((a, b) => a + (b - mean) ** 2, 0) / zTrain.length) || 1;
-  const norm = (z: number) => (z - mean) / std;
-
-  const N = zTrain.length - L;
-  const x = new Float32Array(N * L), y = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    for (let t = 0; t < L; t++) x[i * L + t] = norm(zTrain[i + t]);
-    y[i] = norm(zTrain[i + L]);
-  }
-  const model = new Sequential([new LSTM({ inputSize: 1, hiddenSize: hidden, seed }), new Linear({ inputSize: hidden, outputSize: 1, seed: seed + 1 })]);
-  const history = await model.fit({ data: x, shape: [N, L, 1] }, { data: y, shape: [N, 1] },
-    { epochs, batchSize: 16, loss: "mse", optimizer: new Adam({ lr: 5e-3 }), clipNorm: 1, seed, onEpochEnd: opts.onEpochEnd });
-
-  // Recursive forecast: each predicted growth joins the window for the next step.
-  const extend = (known: readonly number[], steps: number): number[] => {
-    const ly = known.map(Math.log), z = zOf(ly).map((v) => (Number.isNaN(v) ? NaN : norm(v)));
-    const out: number[] = [];
-    for (let k = 0; k < steps; k++) {
-      const win = Float32Array.from(z.slice(z.length - L));
-      const zn = model.predict({ data: win, shape: [1, L, 1] }).data[0];
-      const t = ly.length;
-      const next = ly[t - s] + (zn * std + mean);
-      ly.push(next);
-      z.push(zn);
-      out.push(Math.exp(next));
+export function predict(model: Sequential, m: ForecastMeta, y: readonly number[], feats: readonly (readonly number[])[]): Prediction {
+  const n = y.length, h = m.horizon, L = m.lookback, C = 1 + feats.length, d = lagOf(m);
+  const x = new Float32Array(2 * L * C);
+  fillWindow(x, 0, y, feats, m, n - h);
+  fillWindow(x, L * C, y, feats, m, n);
+  const out = model.predict({ data: x, shape: [2, L, C] }).data;
+  // Back to the series' scale; a value `d` back is observed before T and predicted from T on.
+  const invert = (b: number, T: number): number[] => {
+    const pred: number[] = [];
+    for (let k = 0; k < h; k++) {
+      const z = out[b * h + k] * m.target.std + m.target.mean;
+      const back = d === 0 ? 0 : k >= d ? pred[k - d] : y[T + k - d];
+      pred.push(m.transform === "log" ? back * Math.exp(z) : m.transform === "diff" ? back + z : z);
     }
-    return out;
+    return pred;
   };
-  const actual = series.slice(nTrain);
-  const pred = extend(series.slice(0, nTrain), h);
-  const naive = actual.map((_, k) => series[nTrain - s + (k % s)]); // the last observed season, repeated
+  const s = m.season, nTrain = n - h;
   return {
-    holdout: { actual: [...actual], model: pred, naive },
-    scores: { model: scores([...actual], pred), naive: scores([...actual], naive) },
-    future: extend(series, h),
-    model,
-    loss: history.loss,
+    heldOut: {
+      actual: y.slice(nTrain),
+      model: invert(0, nTrain),
+      baseline: Array.from({ length: h }, (_, k) => y[nTrain - s + (k % s)]), // the last observed season, repeated
+    },
+    forecast: invert(1, n),
   };
+}
+
+export function scores(actual: readonly number[], pred: readonly number[]): Scores {
+  let se = 0, ae = 0, ape = 0, zero = false;
+  for (let i = 0; i < actual.length; i++) {
+    const e = actual[i] - pred[i];
+    se += e * e;
+    ae += Math.abs(e);
+    if (actual[i] === 0) zero = true;
+    else ape += Math.abs(e / actual[i]);
+  }
+  const n = actual.length;
+  return { rmse: Math.sqrt(se / n), mae: ae / n, mape: zero ? null : (100 * ape) / n }; // MAPE is undefined at a zero
 }

@@ -1,100 +1,111 @@
-// `lstm-wasm forecast [file.csv]`: train an LSTM on a univariate series (the airline passengers by
-// default), score it on the last --horizon points against the seasonal-naive baseline, and forecast
-// past the end. Node-only; bundled into dist/cli.js with its dependencies.
-import { Command } from "commander";
-import cliProgress from "cli-progress";
-import asciichart from "asciichart";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { init } from "../wasm/backend";
+// `lstm-wasm forecast [file]`: the command line. Flags are parsed and checked here; every failure
+// ends as one line on stderr, `error: …`, with exit status 2 for a bad command line and 1 for
+// anything else. Node-only; bundled into dist/cli.js with its dependencies.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { LSTMError } from "../errors";
-import { forecastSeries } from "./forecast";
-import { readColumn } from "./main-lib";
-import { svgChart } from "./plot";
-import { AIRLINE_PASSENGERS, AIRLINE_START } from "./airline";
+import { CliError, UsageError } from "./cli-error";
+import { delimiterFlag } from "./csv";
+import { TRANSFORMS } from "./forecast";
+import { runForecast, type Flags } from "./run";
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new LSTMError(`--${name}`, "a positive integer", JSON.stringify(v));
+declare const __LSTM_WASM_VERSION__: string; // set by scripts/bundle.mjs from package.json
+const VERSION = typeof __LSTM_WASM_VERSION__ === "string" ? __LSTM_WASM_VERSION__ : "0.0.0-dev";
+
+const int = (min: number, max: number) => (v: string): number => {
+  const n = /^\s*[+]?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}` : `expected an integer in [${min}, ${max}]`);
+  }
   return n;
 };
+const list = (v: string): string[] => {
+  const names = v.split(",").map((s) => s.trim());
+  if (names.some((s) => s === "")) throw new InvalidArgumentError("expected column names separated by commas, e.g. --features price,promo");
+  return names;
+};
+const delimiter = (v: string): string => {
+  try {
+    return delimiterFlag(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--delimiter: /, ""));
+  }
+};
 
-async function forecastCommand(file: string | undefined, o: Record<string, any>): Promise<void> {
-  const { backend } = await init(o.backend ? { backend: o.backend } : {});
-  const src = file ? readColumn(readFileSync(file, "utf8"), o.column) : { values: [...AIRLINE_PASSENGERS], name: "passengers (thousands)" };
-  const where = file ? `${file}, column ${src.name}` : "built-in: monthly international airline passengers 1949–1960 (Box & Jenkins, Series G)";
-  const h: number = o.horizon;
-  console.log(`lstm-wasm forecast · ${where} · ${src.values.length} points · backend ${backend}`);
-  console.log(`holding out the last ${h} points; LSTM hidden ${o.hidden}, lookback ${o.lookback}, ${o.epochs} epochs, seed ${o.seed}\n`);
+const EXAMPLES = `
+Examples:
+  $ lstm-wasm forecast                                   # the built-in airline passengers data
+  $ lstm-wasm forecast sales.csv --column sales --horizon 6 --season 12
+  $ lstm-wasm forecast sales.csv --column sales --features price,promo --out results
+  $ lstm-wasm forecast temps.csv --transform diff --json > forecast.json
+  $ lstm-wasm forecast big.csv --tail 20000 --epochs 50 --quiet
+  $ lstm-wasm forecast --model results/model.safetensors new-sales.csv --json
+  $ cat sales.tsv | lstm-wasm forecast - --delimiter tab
 
-  const bar = new cliProgress.SingleBar({ format: "training |{bar}| epoch {value}/{total} · loss {loss}", hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic);
-  bar.start(o.epochs, 0, { loss: "…" });
-  const t0 = performance.now();
-  const r = await forecastSeries(src.values, {
-    horizon: h, season: o.season, lookback: o.lookback, hidden: o.hidden, epochs: o.epochs, seed: o.seed,
-    onEpochEnd: (e, logs) => {
-      bar.update(e + 1, { loss: logs.loss.toFixed(4) });
-      // Without a terminal the bar stays silent; keep a log of the loss instead.
-      if (!process.stderr.isTTY && ((e + 1) % 25 === 0 || e === 0)) console.log(`epoch ${e + 1}/${o.epochs} · loss ${logs.loss.toFixed(4)}`);
-    },
-  });
-  bar.stop();
-  const secs = ((performance.now() - t0) / 1000).toFixed(1);
-
-  const { model: sm, naive: sn } = r.scores;
-  console.log(`\ntrained in ${secs} s. On the ${h} held-out points:`);
-  console.log(`  ${"".padEnd(22)} ${"RMSE".padStart(9)} ${"MAPE".padStart(8)}`);
-  console.log(`  ${"LSTM".padEnd(22)} ${sm.rmse.toFixed(2).padStart(9)} ${(sm.mape.toFixed(2) + "%").padStart(8)}`);
-  console.log(`  ${"seasonal naive".padEnd(22)} ${sn.rmse.toFixed(2).padStart(9)} ${(sn.mape.toFixed(2) + "%").padStart(8)}`);
-  console.log(sm.rmse < sn.rmse
-    ? `  → the LSTM beats the seasonal-naive baseline: RMSE ${(100 * (1 - sm.rmse / sn.rmse)).toFixed(0)}% lower.`
-    : `  → the seasonal-naive baseline wins here (its RMSE is ${(100 * (1 - sn.rmse / sm.rmse)).toFixed(0)}% lower); the LSTM did not beat it.`);
-
-  // asciichart draws no gaps, so the lines share the history and overdraw in order: the future,
-  // then the LSTM's holdout forecast, then the actual values on top.
-  const n = src.values.length, shown = Math.min(n - h, 3 * o.season);
-  const actual = src.values.slice(n - h - shown);
-  const past = actual.slice(0, shown);
-  console.log(`\nlast ${shown} points and the holdout (actual), ${asciichart.colored("LSTM on the holdout", asciichart.yellow)}, ${asciichart.colored(`forecast of the next ${h}`, asciichart.magenta)}:\n`);
-  console.log(asciichart.plot([[...actual, ...r.future], [...past, ...r.holdout.model], actual],
-    { height: 14, colors: [asciichart.magenta, asciichart.yellow, asciichart.default] }));
-  console.log(`\nforecast of the next ${h}: ${r.future.map((v) => v.toFixed(0)).join(" ")}`);
-
-  const outDir = resolve(o.out);
-  mkdirSync(outDir, { recursive: true });
-  const label = file ? (i: number) => (i % o.season === 0 ? String(i) : null)
-    : (i: number) => ((i + AIRLINE_START.month - 1) % 12 === 0 ? String(AIRLINE_START.year + Math.floor(i / 12)) : null);
-  const svg = svgChart(`LSTM forecast — ${file ? src.name : "airline passengers (thousands)"}`, [
-    { label: "history", color: "#444", x0: 0, values: src.values.slice(0, n - h + 1) },
-    { label: "holdout (actual)", color: "#2a9d4b", x0: n - h - 1, values: src.values.slice(n - h - 1) },
-    { label: "LSTM on the holdout", color: "#e08a00", x0: n - h - 1, values: [src.values[n - h - 1], ...r.holdout.model] },
-    { label: "seasonal naive", color: "#999", x0: n - h, values: r.holdout.naive, dashed: true },
-    { label: `forecast (next ${h})`, color: "#b0309a", x0: n - 1, values: [src.values[n - 1], ...r.future] },
-  ], label);
-  writeFileSync(join(outDir, "forecast.svg"), svg);
-  writeFileSync(join(outDir, "model.safetensors"), r.model.save());
-  console.log(`wrote ${join(outDir, "forecast.svg")} and ${join(outDir, "model.safetensors")}`);
-  r.model.dispose();
-}
+The CSV needs a header row (a first row of numbers is taken as data, columns then named 1, 2, …).
+Its delimiter (comma, semicolon or tab) is detected from the header. --column and --features take
+names or 1-based positions. Output: a report on stdout (or one JSON object with --json), progress
+on stderr, and model.safetensors, forecast.csv and forecast.svg in --out. Exit status: 0 done,
+1 bad input or failure, 2 bad command line.`;
 
 const program = new Command();
-program.name("lstm-wasm").description("LSTM in WebAssembly: tools");
-program.command("forecast")
-  .description("train on a univariate series and forecast the next --horizon points (built-in airline data when no file is given)")
-  .argument("[file]", "a CSV file with a header row")
-  .option("--column <name>", "the CSV column to forecast (default: the last numeric one)")
-  .option("--horizon <n>", "points to hold out and to forecast", int("horizon"), 12)
-  .option("--season <n>", "season length for the naive baseline and differencing", int("season"), 12)
-  .option("--lookback <n>", "months of growth the LSTM sees", int("lookback"), 12)
-  .option("--hidden <n>", "LSTM hidden size", int("hidden"), 32)
-  .option("--epochs <n>", "training epochs", int("epochs"), 200)
-  .option("--seed <n>", "seed for initialisation and shuffling", int("seed"), 1)
-  .option("--backend <name>", "relaxed-simd, simd or scalar (default: the best available)")
-  .option("--out <dir>", "where to write forecast.svg and model.safetensors", ".")
-  .action(forecastCommand);
+program.name("lstm-wasm").description("LSTM in WebAssembly: tools").version(VERSION, "-V, --version", "print the version")
+  .exitOverride()
+  .configureOutput({ outputError: (s, write) => write(oneLine(s) + "\n") })
+  .argument("[command]")
+  .action((name?: string) => {
+    throw new UsageError(name === undefined ? "missing command: lstm-wasm forecast [file] (see lstm-wasm --help)" : `unknown command ${JSON.stringify(name)}: the command is forecast`);
+  });
+const forecast = program.command("forecast")
+  .description("train an LSTM on a series and forecast its next --horizon points, scored against the seasonal-naive " +
+    "baseline on held-out points (the built-in airline data when no file is given; - reads standard input)")
+  .argument("[file]", "a CSV file with a header row, or - for standard input")
+  .option("--column <name>", "the column to forecast (default: the last all-numeric one)")
+  .option("--features <names>", "other columns whose past values are extra inputs, comma-separated", list)
+  .addOption(new Option("--transform <name>", "log growth, differences or none (default: log for positive data, else diff)").choices(TRANSFORMS))
+  .option("--horizon <n>", "points to hold out and to forecast", int(1, 100_000), 12)
+  .option("--season <n>", "season length: the naive baseline's period and the lag of log and diff", int(1, 1_000_000), 12)
+  .option("--lookback <n>", "past points the LSTM sees", int(1, 10_000), 12)
+  .option("--hidden <n>", "LSTM hidden size", int(1, 1024), 32)
+  .option("--epochs <n>", "training epochs", int(1, 1_000_000), 200)
+  .option("--seed <n>", "seed for initialisation and shuffling", int(0, 2 ** 32 - 1), 1)
+  .option("--delimiter <char>", "the CSV delimiter: a character, or tab, comma, semicolon (default: detected)", delimiter)
+  .option("--tail <n>", "use only the last n rows of the data", int(1, Number.MAX_SAFE_INTEGER))
+  .option("--max-rows <n>", "refuse to train on more rows than this (training time grows with them)", int(1, Number.MAX_SAFE_INTEGER), 50_000)
+  .option("--model <file>", "forecast with a model.safetensors written by this command, without training")
+  .addOption(new Option("--backend <name>", "the wasm build (default: the best available)").choices(["auto", "relaxed-simd", "simd", "scalar"]))
+  .option("--out <dir>", "where to write model.safetensors, forecast.csv and forecast.svg", ".")
+  .option("--json", "print one JSON object on stdout instead of the report", false)
+  .option("-q, --quiet", "no progress or warnings on stderr", false)
+  .version(VERSION, "-V, --version", "print the version")
+  .addHelpText("after", EXAMPLES)
+  .action(async (file: string | undefined, o: Record<string, any>, cmd: Command) => {
+    const given = new Set(Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === "cli"));
+    await runForecast(file, { ...(o as Omit<Flags, "given">), given });
+  });
+void forecast;
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(err instanceof LSTMError ? `error: ${err.message}` : err);
-  process.exitCode = 1;
+function oneLine(s: string): string {
+  const line = s.trim().replace(/\s*\n\s*/g, " ");
+  return line.startsWith("error:") ? line : `error: ${line}`;
+}
+
+function fail(e: unknown): void {
+  if (e instanceof CommanderError) {
+    // Help and --version exit 0; every parsing error is a usage error.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    return;
+  }
+  const code = e instanceof CliError ? e.exitCode : 1;
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(oneLine(e instanceof CliError || e instanceof LSTMError ? msg : `unexpected: ${msg}`) + "\n");
+  if (process.env.LSTM_WASM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = code;
+}
+
+// A reader that closes the pipe (| head) ends the run quietly.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  fail(e);
 });
+process.on("uncaughtException", (e) => { fail(e); process.exit(); });
+program.parseAsync(process.argv).catch(fail);
