@@ -76,8 +76,8 @@ describe("lstm-wasm forecast: runs and outputs", () => {
     expect((svg.match(/<polyline/g) ?? []).length).toBe(5);
     expect(svg).toContain(">1955-01<"); // the month column labels the x axis
     const model = Sequential.load(readFileSync(join(out, "model.safetensors")));
-    expect(model.lstm.config.hiddenSize).toBe(32);
-    expect(model.head.config.outputSize).toBe(12);
+    expect((model.layers[0] as LSTM).config.hiddenSize).toBe(32);
+    expect((model.layers[1] as Linear).config.outputSize).toBe(12);
     model.dispose();
   });
 
@@ -139,7 +139,7 @@ describe("lstm-wasm forecast: runs and outputs", () => {
     expect(o.heldOut.featuresHelped).toBe(o.heldOut.model.rmse < o.heldOut.univariate.rmse);
     expect(o.heldOut.featuresHelped).toBe(true); // demand follows last step's price
     const model = Sequential.load(readFileSync(join(out, "model.safetensors")));
-    expect(model.lstm.config.inputSize).toBe(2);
+    expect((model.layers[0] as LSTM).config.inputSize).toBe(2);
     model.dispose();
     const text = run(["forecast", at("lead.csv"), "--column", "demand", "--features", "price,other", ...FAST, "--out", fresh()]);
     expect(text.stdout).toMatch(/features: price, other/);

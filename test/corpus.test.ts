@@ -12,7 +12,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { init, LSTM, LSTMError, Sequential, readSafetensors, readSafetensorsWithMetadata, type Tensor } from "../src/index";
+import { init, LSTM, Linear, LSTMError, Sequential, readSafetensors, readSafetensorsWithMetadata, type Tensor } from "../src/index";
 import { backend } from "../src/wasm/backend";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "corpus", "files");
@@ -26,7 +26,7 @@ const stem = (f: string) => f.replace(/\.safetensors$/, "");
  */
 type Rule = [RegExp, { reader: string[] | null; load: string[] | null; message?: RegExp }];
 const RULES: Rule[] = [
-  [/^valid$/, { reader: null, load: null }],
+  [/^(v2-)?valid$/, { reader: null, load: null }],
   [/^truncated-(empty|1-byte|4-bytes|7-bytes)$/, { reader: ["bytes"], load: ["bytes"] }],
   [/^truncated-(length-field-only|9-bytes|16-bytes|mid-header|header-minus-1)$/, { reader: ["header length"], load: ["header length"] }],
   [/^truncated-/, { reader: ["header"], load: ["header"] }],
@@ -34,7 +34,14 @@ const RULES: Rule[] = [
   [/^(header-length-|not-json-|bomb-|duplicated-|dtype-|entry-|shape-|offsets-|tensor-name-|metadata-)/, { reader: ["header"], load: ["header"] }],
   [/^trailing-bytes$/, { reader: ["bytes"], load: ["bytes"] }],
   [/^reader-ok--(bare-torch-lstm.*|format-.*|bomb-long-format-string)$/, { reader: null, load: ["file"], message: /LSTM\.fromStateDict/ }],
+  [/^reader-ok--formatVersion-2$/, { reader: null, load: ["file metadata config"] }],
   [/^reader-ok--formatVersion-/, { reader: null, load: ["file"], message: /formatVersion/ }],
+  // Format 2: a size field the tensors contradict is named exactly; the rest name the layer list's field.
+  [/^reader-ok--v2-layers-(\d+)-(numEmbeddings|embeddingDim|inputSize|hiddenSize|numLayers|projSize|outputSize|p|paddingIdx|recurrentActivation|activation|bias)-/,
+    { reader: null, load: ["file metadata config.layers"], message: /config\.layers\[\d\]\.config\.(numEmbeddings|embeddingDim|inputSize|hiddenSize|numLayers|projSize|outputSize|p|paddingIdx|recurrentActivation|activation|bias)/ }],
+  [/^reader-ok--v2-layers-1-returnSequences-true$/, { reader: null, load: ["file metadata config.layers"] }],
+  [/^reader-ok--v2-layers-(1-extra-key|1-type-gru|order-swapped|empty|duplicate-name)$/, { reader: null, load: ["file metadata config.layers"] }],
+  [/^reader-ok--v2-layers-unknown-tensor-prefix$/, { reader: null, load: ["file"] }],
   // A size field that disagrees with the tensors is refused naming exactly that field.
   ...[["lstm", "inputSize"], ["lstm", "hiddenSize"], ["lstm", "numLayers"], ["lstm", "projSize"], ["head", "inputSize"], ["head", "outputSize"]].map(
     ([layer, field]): Rule => [new RegExp(`^reader-ok--config-${layer}-${field}-(huge|zero|negative|mismatch)$`), { reader: null, load: [`file metadata config.${layer}.${field}`] }]),
@@ -86,13 +93,17 @@ function views(bytes: Uint8Array): Array<[string, Uint8Array | ArrayBuffer]> {
   return [["Uint8Array", bytes], ["ArrayBuffer", bytes.slice().buffer], ["an unaligned view into a larger buffer", big.subarray(3, 3 + bytes.length)]];
 }
 
-let validModel: Sequential;
+let validModel: Sequential, validModel2: Sequential;
 const probeX = { data: Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), shape: [2, 5, 3] };
+const probeIds = [[1, 5, 0, 11, 3], [2, 2, 7, 9, 4]];
 
 beforeAll(async () => {
   await init();
   // Warm up: a loaded model's worth of wasm memory is in place, so a refusal must not grow it.
   validModel = Sequential.load(load("valid.safetensors"));
+  validModel2 = Sequential.load(load("v2-valid.safetensors"));
+  validModel2.predict(probeIds);
+  (validModel.layers[0] as LSTM).forward({ data: probeX.data.slice(0, 5 * 2 * 3), shape: [5, 2, 3] }); // its own buffers, as the bare-LSTM test below uses it
   validModel.predict(probeX);
   const extra = Sequential.load(load("valid.safetensors"));
   extra.predict(probeX);
@@ -148,7 +159,8 @@ describe.each(FILES)("%s", (f) => {
       if (exp.load === null) {
         expect(out.ok, `${how}: ${out.ok ? "" : (out.error as Error).message}`).toBe(true);
         const m = (out as { value: Sequential }).value;
-        expect(Array.from(m.predict(probeX).data)).toEqual(Array.from(validModel.predict(probeX).data));
+        if (stem(f) === "v2-valid") expect(Array.from(m.predict(probeIds).data)).toEqual(Array.from(validModel2.predict(probeIds).data));
+        else expect(Array.from(m.predict(probeX).data)).toEqual(Array.from(validModel.predict(probeX).data));
         m.dispose();
         expect(be.arena.inUse, `${how}: dispose() left memory in use`).toBe(inUse);
       } else {
@@ -176,7 +188,7 @@ describe.each(FILES)("%s", (f) => {
       if (/^reader-ok--bare-torch-lstm/.test(stem(f))) {
         expect(err, String(err)).toBe(null);
         const x = { data: probeX.data.slice(0, 5 * 2 * 3), shape: [5, 2, 3] };
-        const a = out!.forward(x), b = validModel.lstm.forward(x);
+        const a = out!.forward(x), b = (validModel.layers[0] as LSTM).forward(x);
         expect(Array.from(a.y.data)).toEqual(Array.from(b.y.data));
         expect(Array.from(a.hn.data)).toEqual(Array.from(b.hn.data));
         out!.dispose();
@@ -207,16 +219,30 @@ describe("the control file truncated at every length", () => {
   });
 });
 
-describe("loading the control file does what it says", () => {
-  it("a loaded model equals the saved one, and save() of it gives the same bytes back", () => {
+describe("loading the control files does what it says", () => {
+  it("a format-1 file loads as the layers lstm and head; saved again it is format 2, which loads to the same model and saves to the same bytes", () => {
     const bytes = load("valid.safetensors");
     const m = Sequential.load(bytes);
-    expect(m.lstm.config).toMatchObject({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: false, reverse: false, projSize: 0, peephole: false });
-    expect(m.head.config).toEqual({ inputSize: 4, outputSize: 2 });
-    expect(m.returnSequences).toBe(false);
-    expect(Array.from(m.save())).toEqual(Array.from(bytes));
+    expect(m.names).toEqual(["lstm", "head"]);
+    expect((m.layers[0] as LSTM).config).toMatchObject({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: false, reverse: false, projSize: 0, peephole: false, returnSequences: false });
+    expect((m.layers[1] as Linear).config).toEqual({ inputSize: 4, outputSize: 2, activation: null, bias: true });
+    const v2 = m.save();
+    expect(readSafetensorsWithMetadata(v2).metadata.formatVersion).toBe("2");
+    const again = Sequential.load(v2);
+    expect(Array.from(again.predict(probeX).data)).toEqual(Array.from(m.predict(probeX).data));
+    expect(Array.from(again.save())).toEqual(Array.from(v2));
     const sd: Record<string, Tensor> = readSafetensors(bytes);
     expect(Object.keys(sd).length).toBe(10);
+    m.dispose();
+    again.dispose();
+  });
+
+  it("the format-2 control file has every layer type, and save() of it gives the same bytes back", () => {
+    const bytes = load("v2-valid.safetensors");
+    const m = Sequential.load(bytes);
+    expect(m.names).toEqual(["embed", "lstm", "drop", "fc"]);
+    expect(m.layers.map((l) => l.constructor.name)).toEqual(["Embedding", "LSTM", "Dropout", "Linear"]);
+    expect(Array.from(m.save())).toEqual(Array.from(bytes));
     m.dispose();
   });
 });

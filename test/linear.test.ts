@@ -174,7 +174,8 @@ describe("Linear state, initialisation and errors", () => {
     expectErr(() => new Linear({ inputSize: 3, outputSize: 2.5 }), "options.outputSize");
     expectErr(() => new Linear({ inputSize: 3 } as any), "options.outputSize");
     expectErr(() => new Linear({ inputSize: 3, outputSize: 2, seed: -1 }), "options.seed");
-    expectErr(() => new Linear({ inputSize: 3, outputSize: 2, bias: false } as any), "options.bias");
+    expectErr(() => new Linear({ inputSize: 3, outputSize: 2, bias: 0 } as any), "options.bias");
+    expectErr(() => new Linear({ inputSize: 3, outputSize: 2, activation: "gelu" } as any), "options.activation");
     expectErr(() => new Linear(null as any), "options");
   });
 

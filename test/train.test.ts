@@ -24,14 +24,15 @@ function sumTask(seed: number, N: number, T: number) {
 }
 
 function model(lstm: LSTMOptions, O: number, headSeed: number, returnSequences = false): Sequential {
-  const l = new LSTM(lstm), F = (lstm.bidirectional ? 2 : 1) * (lstm.projSize || lstm.hiddenSize);
-  return new Sequential([l, new Linear({ inputSize: F, outputSize: O, seed: headSeed })], { returnSequences });
+  const l = new LSTM({ ...lstm, returnSequences }), F = (lstm.bidirectional ? 2 : 1) * (lstm.projSize || lstm.hiddenSize);
+  return new Sequential([l, new Linear({ inputSize: F, outputSize: O, seed: headSeed })], { names: ["lstm", "head"] });
 }
+const lstmOf = (m: Sequential) => m.layers[0] as LSTM;
+const headOf = (m: Sequential) => m.layers[1] as Linear;
 
 /** Every weight of the model, LSTM then head ("head.weight", "head.bias"), as fresh copies. */
 function snapshot(m: Sequential): Record<string, Float32Array> {
-  const head = Object.entries(m.head.stateDict()).map(([k, v]) => [`head.${k}`, v.data]);
-  return Object.fromEntries([...Object.entries(m.lstm.stateDict()).map(([k, v]) => [k, v.data]), ...head]);
+  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, v]) => [k.replace(/^lstm\./, ""), v.data]));
 }
 const flat = (s: Record<string, Float32Array>) => Object.values(s).flatMap((a) => Array.from(a));
 
@@ -156,7 +157,7 @@ describe.each(BUILDS)("Sequential training on the %s build", (build) => {
     const yCount = c.rs ? c.N * c.T : c.N;
     const y = c.loss === "mse" ? rand(rng, yCount * c.O) : Int32Array.from({ length: yCount }, () => Math.floor(rng() * c.O));
     const m = model({ inputSize: c.I, hiddenSize: c.H, numLayers: c.numLayers, projSize: c.projSize, bidirectional: c.bidirectional, seed: 11 }, c.O, 12, c.rs);
-    const ref = refStep(c, m.lstm.stateDict(), m.head.stateDict(), x, y);
+    const ref = refStep(c, lstmOf(m).stateDict(), headOf(m).stateDict(), x, y);
     const before = snapshot(m);
     const losses: number[] = [];
     const yT = c.loss === "mse" ? tensor(y as Float32Array, c.rs ? [c.N, c.T, c.O] : [c.N, c.O]) : y;
@@ -242,8 +243,8 @@ describe.each(BUILDS)("Sequential training on the %s build", (build) => {
     // The refused batch's gradients were dropped: the model now trains exactly as a copy of these weights does.
     const copy = model({ inputSize: 1, hiddenSize: 4, seed: 9 }, 1, 9);
     const sd = snapshot(m);
-    copy.lstm.loadStateDict(m.lstm.stateDict());
-    copy.head.loadStateDict(m.head.stateDict());
+    lstmOf(copy).loadStateDict(lstmOf(m).stateDict());
+    headOf(copy).loadStateDict(headOf(m).stateDict());
     expect(snapshot(copy)).toEqual(sd);
     const h1 = await m.fit(data.x, data.half, { ...opts, optimizer: new SGD({ lr: 0.1 }) });
     const h2 = await copy.fit(data.x, data.half, { ...opts, optimizer: new SGD({ lr: 0.1 }) });
@@ -261,8 +262,8 @@ describe.each(BUILDS)("Sequential training on the %s build", (build) => {
     const want = await roomy.fit(data.x, data.half, opts);
     // Same model; every buffer of the first batch but the head's allocated beforehand, then no room left.
     const m = make();
-    m.lstm.forward(tensor(new Float32Array(T * B), [T, B, 1]), { train: true });
-    m.lstm.backward({});
+    lstmOf(m).forward(tensor(new Float32Array(T * B), [T, B, 1]), { train: true });
+    lstmOf(m).backward({});
     const big = sumTask(6, 64, T);
     m.evaluate(big.x, big.half, { batchSize: 64 });
     const fillers = fillArenaToTheEnd();
@@ -400,13 +401,19 @@ describe("fit's bookkeeping and argument checks", () => {
     m.dispose();
   });
 
-  it("Sequential refuses layers other than [LSTM, Linear], a head whose inputSize is not the LSTM's output width, and unknown options", () => {
+  it("Sequential refuses lists whose widths do not chain (naming the layer), non-layers, a layer twice, and unknown options", () => {
     const l = (o: Partial<LSTMOptions> = {}) => new LSTM({ inputSize: 2, hiddenSize: 4, seed: 1, ...o });
-    const lin = (In: number) => new Linear({ inputSize: In, outputSize: 1, seed: 1 });
+    const lin = (In: number, O = 1) => new Linear({ inputSize: In, outputSize: O, seed: 1 });
     const any = (v: unknown) => v as any;
-    expectErr(() => new Sequential(any([l()])), "layers");
-    expectErr(() => new Sequential(any([lin(4), l()])), "layers");
-    expectErr(() => new Sequential(any([l(), lin(4), lin(1)])), "layers");
+    expect(() => new Sequential([l()]).dispose()).not.toThrow(); // any chaining list
+    expect(() => new Sequential([l(), lin(4, 2), lin(2)]).dispose()).not.toThrow();
+    expectErr(() => new Sequential([lin(2, 3), l()]), "layers[1].inputSize"); // 3 wide into an LSTM of inputSize 2
+    expectErr(() => new Sequential([l(), lin(4, 2), lin(1)]), "layers[2].inputSize");
+    expectErr(() => new Sequential([l(), l({ inputSize: 4 })]), "layers[1]"); // the first gives one row per sample
+    expectErr(() => new Sequential(any([l(), {}])), "layers[1]");
+    expectErr(() => new Sequential(any([])), "layers");
+    const twice = lin(4);
+    expectErr(() => new Sequential([l(), twice, twice]), "layers[2]");
     expectErr(() => new Sequential(any(null)), "layers");
     expectErr(() => new Sequential([l(), lin(5)]), "layers[1].inputSize");
     expectErr(() => new Sequential([l({ projSize: 3 }), lin(4)]), "layers[1].inputSize");
@@ -415,14 +422,14 @@ describe("fit's bookkeeping and argument checks", () => {
     expect(() => new Sequential([l({ bidirectional: true, numLayers: 2 }), lin(8)]).dispose()).not.toThrow();
     expectErr(() => new Sequential([l(), lin(4)], any({ returnSequence: true })), "options.returnSequence");
     const gone = l(); gone.dispose();
-    expectErr(() => new Sequential([gone, lin(4)]), "layers");
+    expectErr(() => new Sequential([gone, lin(4)]), "layers[0]");
   });
 
   it("fit rejects bad x, y, class indices, options and optimizers with an LSTMError naming the argument, changing no weight", async () => {
     const m = small(), N = 4, T = 3, data = sumTask(12, N, T), any = (v: unknown) => v as any;
     const cls = model({ inputSize: 1, hiddenSize: 4, seed: 1 }, 2, 2);
     const before = snapshot(m), beforeCls = snapshot(cls), sgd = new SGD({ lr: 0.1 }), ok = { optimizer: sgd };
-    const ce = (y: unknown) => cls.fit(data.x, y, { ...ok, loss: "crossEntropy" });
+    const ce = (y: unknown) => cls.fit(data.x, y as Int32Array, { ...ok, loss: "crossEntropy" });
     const bad = (opts: object) => m.fit(data.x, data.half, any({ ...ok, ...opts }));
     const cases: Array<[Promise<unknown>, string]> = [
       [m.fit(tensor(new Float32Array(N * T * 2), [N, T, 2]), data.half, ok), "x"],

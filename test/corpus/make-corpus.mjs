@@ -17,17 +17,22 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { init, LSTM, Linear, Sequential, writeSafetensors, readSafetensorsWithMetadata } = await import(pathToFileURL(join(here, "..", "..", "dist", "index.js")).href);
+const { init, LSTM, Linear, Embedding, Dropout, Sequential, writeSafetensors, readSafetensorsWithMetadata } = await import(pathToFileURL(join(here, "..", "..", "dist", "index.js")).href);
 const OUT = join(here, "files");
 const MAX = 20_000;
 
 await init();
-// The control model: two layers, so layer counts and sizes have something to disagree with.
-const model = new Sequential([new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 1 }), new Linear({ inputSize: 4, outputSize: 2, seed: 2 })]);
-const valid = model.save();
+// The control model: two layers, so layer counts and sizes have something to disagree with. Most
+// of the corpus is in format 1 (what earlier versions saved, still loaded): the same model's
+// tensors under torch.nn.LSTM's bare names and "head.", with the format-1 configuration.
+const model = new Sequential([new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 1 }), new Linear({ inputSize: 4, outputSize: 2, seed: 2 })], { names: ["lstm", "head"] });
+const saved = readSafetensorsWithMetadata(model.save());
+model.dispose();
+const v1Config = { lstm: { inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: false, reverse: false, projSize: 0, peephole: false }, head: { inputSize: 4, outputSize: 2 }, returnSequences: false };
+const valid = writeSafetensors(Object.fromEntries(Object.entries(saved.tensors).map(([k, v]) => [k.replace(/^lstm\./, ""), v])),
+  { format: saved.metadata.format, formatVersion: "1", config: JSON.stringify(v1Config) });
 const { tensors, metadata } = readSafetensorsWithMetadata(valid);
 const config = JSON.parse(metadata.config);
-model.dispose();
 
 const enc = new TextEncoder();
 const headerLength = (b) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
@@ -217,7 +222,8 @@ add("reader-ok--config-array", withMeta((m) => { m.config = "[]"; }));
 add("reader-ok--config-duplicate-key", withMeta((m) => { m.config = m.config.replace('"returnSequences":false', '"returnSequences":false,"returnSequences":true'); }));
 
 // ---- format and version
-add("reader-ok--formatVersion-2", withMeta((m) => { m.formatVersion = "2"; }));
+add("reader-ok--formatVersion-2", withMeta((m) => { m.formatVersion = "2"; })); // a format-1 configuration read as format 2
+add("reader-ok--formatVersion-3", withMeta((m) => { m.formatVersion = "3"; }));
 add("reader-ok--formatVersion-999", withMeta((m) => { m.formatVersion = "999"; }));
 add("reader-ok--formatVersion-0", withMeta((m) => { m.formatVersion = "0"; }));
 add("reader-ok--formatVersion-text", withMeta((m) => { m.formatVersion = "one"; }));
@@ -231,6 +237,39 @@ add("metadata-not-an-object", (() => { const h = header(); h.__metadata__ = "lst
 const lstmOnly = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith("head.")));
 add("reader-ok--bare-torch-lstm", writeSafetensors(lstmOnly));
 add("reader-ok--bare-torch-lstm-format-pt", writeSafetensors(lstmOnly, { format: "pt" }));
+
+// ---- format 2 (today's): every layer type, each size field of each huge, zero, negative and
+// mismatched, and the structure of the layer list.
+const m2 = new Sequential([
+  new Embedding({ numEmbeddings: 12, embeddingDim: 3, seed: 3 }), new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, seed: 4 }),
+  new Dropout({ p: 0.25 }), new Linear({ inputSize: 4, outputSize: 2, activation: "softmax", seed: 5 }),
+], { names: ["embed", "lstm", "drop", "fc"] });
+const valid2 = m2.save();
+m2.dispose();
+const v2 = readSafetensorsWithMetadata(valid2), c2 = JSON.parse(v2.metadata.config);
+const withConfig2 = (edit) => { const c = structuredClone(c2); edit(c); return writeSafetensors({ ...v2.tensors }, { ...v2.metadata, config: JSON.stringify(c) }); };
+add("v2-valid", valid2);
+const SIZES = { embedding: ["numEmbeddings", "embeddingDim"], lstm: ["inputSize", "hiddenSize", "numLayers", "projSize"], linear: ["inputSize", "outputSize"], dropout: [] };
+c2.layers.forEach((l, i) => {
+  for (const field of SIZES[l.type]) {
+    for (const [what, v] of [["huge", 100_000_000], ["zero", 0], ["negative", -1], ["mismatch", l.config[field] + 1]]) {
+      if (v !== l.config[field]) add(`reader-ok--v2-layers-${i}-${field}-${what}`, withConfig2((c) => { c.layers[i].config[field] = v; }));
+    }
+  }
+});
+add("reader-ok--v2-layers-2-p-huge", withConfig2((c) => { c.layers[2].config.p = 1e8; }));
+add("reader-ok--v2-layers-2-p-negative", withConfig2((c) => { c.layers[2].config.p = -1; }));
+add("reader-ok--v2-layers-1-recurrentActivation-other", withConfig2((c) => { c.layers[1].config.recurrentActivation = "relu"; }));
+add("reader-ok--v2-layers-3-activation-other", withConfig2((c) => { c.layers[3].config.activation = "gelu"; }));
+add("reader-ok--v2-layers-3-bias-false", withConfig2((c) => { c.layers[3].config.bias = false; }));
+add("reader-ok--v2-layers-0-paddingIdx-huge", withConfig2((c) => { c.layers[0].config.paddingIdx = 100_000_000; }));
+add("reader-ok--v2-layers-1-returnSequences-true", withConfig2((c) => { c.layers[1].config.returnSequences = true; c.layers[3].config.inputSize = 99; }));
+add("reader-ok--v2-layers-1-extra-key", withConfig2((c) => { c.layers[1].config.seed = 7; }));
+add("reader-ok--v2-layers-1-type-gru", withConfig2((c) => { c.layers[1].type = "gru"; }));
+add("reader-ok--v2-layers-order-swapped", withConfig2((c) => { [c.layers[0], c.layers[1]] = [c.layers[1], c.layers[0]]; }));
+add("reader-ok--v2-layers-empty", withConfig2((c) => { c.layers = []; }));
+add("reader-ok--v2-layers-duplicate-name", withConfig2((c) => { c.layers[2].name = "lstm"; }));
+add("reader-ok--v2-layers-unknown-tensor-prefix", writeSafetensors({ ...v2.tensors, "other.weight": { data: new Float32Array(2), shape: [2] } }, v2.metadata));
 
 // ---- write
 mkdirSync(OUT, { recursive: true });
