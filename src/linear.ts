@@ -99,10 +99,12 @@ export class Linear {
   private w(grads = false): number { return grads ? this.blk.grads : this.blk.params; }
   private b(grads = false): number { return this.config.bias ? (grads ? this.blk.grads : this.blk.params) + 4 * this.blk.entries[1].offset : 0; }
 
-  // The buffers of R rows: inputs (standalone calls copy theirs in), outputs, dL/dz and dx, and Wᵀ.
-  private plan(R: number, ownX: boolean) {
+  // The buffers of R rows: inputs (standalone calls copy theirs in; in a Sequential the previous
+  // layer's rows are read where they are), outputs, dL/dz and dx, and Wᵀ. One layout for every
+  // call, so backward finds what its forward left.
+  private plan(R: number) {
     const { inputSize: In, outputSize: O } = this.config;
-    return this.ws.plan({ x: ownX ? R * In : 0, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) });
+    return this.ws.plan({ x: R * In, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) });
   }
 
   // y [R,O] = act(x·Wᵀ + b); `act` 0 gives the logits.
@@ -114,7 +116,7 @@ export class Linear {
   // Gradients += from dy [R,O]; dx [R,In] overwritten (0 to skip). `act` as the forward ran.
   private back(dx: number, dy: number, R: number, act: number): void {
     const { inputSize: In, outputSize: O } = this.config;
-    const c = this.cached!, p = this.plan(R, false);
+    const c = this.cached!, p = this.plan(R);
     const K = this.blk.be.k;
     K.transpose_packed(p.wt, this.w(), In, O);
     K.linear_backward(dx, this.w(true), this.b(true), p.dz, dy, c.y, c.x, In, p.wt, R, In, O, act);
@@ -136,7 +138,7 @@ export class Linear {
     const train = checkBool("options.train", opts.train ?? false);
     intact("x", xt.data, R * In); // every caller value is read: nothing can change them from here on
     if (od) intact("options.out", od, R * O);
-    const p = this.plan(R, true);
+    const p = this.plan(R);
     const heap = this.blk.be.f32;
     heap.set(xt.data, p.x >>> 2);
     this.run(p.y, p.x, R, this.act);
@@ -155,7 +157,7 @@ export class Linear {
     if (!c || c.x === 0) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
     const { inputSize: In, outputSize: O } = this.config;
     const d = toTensor("dy", dy, [c.R, O]);
-    const p = this.plan(c.R, true);
+    const p = this.plan(c.R);
     const heap = this.blk.be.f32;
     heap.set(d.data, p.dz >>> 2); // dL/dz's scratch takes dy: the kernel may overwrite it in place
     this.back(p.dx, p.dz, c.R, this.act);
@@ -188,7 +190,7 @@ export class Linear {
   /** @internal `last` with ctx.logits: the logits, for a fused softmax-cross-entropy. */
   forwardFlow(ctx: Ctx, x: Flow, last: boolean): Flow {
     const R = x.seq ? ctx.T * ctx.B : ctx.B;
-    const p = this.plan(R, false), act = last && ctx.logits ? 0 : this.act;
+    const p = this.plan(R), act = last && ctx.logits ? 0 : this.act;
     this.run(p.y, x.ptr, R, act);
     this.cached = ctx.train ? { R, x: x.ptr, y: p.y } : null;
     this.flowAct = act;
@@ -198,14 +200,14 @@ export class Linear {
 
   /** @internal */
   backwardFlow(_ctx: Ctx, dy: number, wantDx: boolean): number {
-    const c = this.cached!, dx = wantDx ? this.plan(c.R, false).dx : 0;
+    const c = this.cached!, dx = wantDx ? this.plan(c.R).dx : 0;
     this.back(dx, dy, c.R, this.flowAct);
     return dx;
   }
 
   /** @internal */
   stepFlow(x: number, B: number): number {
-    const p = this.plan(B, false);
+    const p = this.plan(B);
     this.run(p.y, x, B, this.act);
     return p.y;
   }
