@@ -141,6 +141,12 @@ export class Engine {
     this.cache = c;
   }
 
+  /** Bytes of the plans a call of T steps and B rows makes (training: forward and backward), allocating nothing. */
+  bytesFor(T: number, B: number, train: boolean, ownX: boolean): number {
+    return train ? Workspace.bytes(trainSizes(this.d, this.cfg, T, B, false, ownX)) + Workspace.bytes(backSizes(this.d, this.cfg, T, B))
+      : Workspace.bytes(inferSizes(this.d, this.cfg, T, B, false, false, ownX));
+  }
+
   /** Buffers of a training forward: every layer's output and every direction's saved state. */
   planTrain(T: number, B: number, lengths: boolean, ownX = true): TrainPlan {
     const key = this.trainKey, flag = (lengths ? 1 : 0) + (ownX ? 2 : 0);

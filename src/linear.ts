@@ -46,7 +46,7 @@ export function checkLinearOptions(opts: LinearOptions, at = "options"): { cfg: 
   const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkInt(`${at}.seed`, o.seed, 0, 2 ** 32 - 1);
   // The weight's panels and their gradients must fit in wasm32.
   const need = 8 * (panelSize(O, In) + O);
-  if (need > 2 ** 32) throw new LSTMError(at, "sizes whose parameters fit in wasm32's 4 GiB", `inputSize ${In} and outputSize ${O}, needing ${need} bytes`);
+  if (need > 2 ** 32) throw new LSTMError(at === "options" ? "parameters" : at, "sizes whose parameters fit in wasm32's 4 GiB", `inputSize ${In} and outputSize ${O}, needing ${need} bytes`);
   return { cfg: { inputSize: In, outputSize: O, activation, bias }, seed };
 }
 
@@ -99,13 +99,17 @@ export class Linear {
   private w(grads = false): number { return grads ? this.blk.grads : this.blk.params; }
   private b(grads = false): number { return this.config.bias ? (grads ? this.blk.grads : this.blk.params) + 4 * this.blk.entries[1].offset : 0; }
 
-  // The buffers of R rows: inputs (standalone calls copy theirs in; in a Sequential the previous
+  // The sizes of R rows' buffers: inputs (standalone calls copy theirs in; in a Sequential the previous
   // layer's rows are read where they are), outputs, dL/dz and dx, and Wᵀ. One layout for every
   // call, so backward finds what its forward left.
-  private plan(R: number) {
+  private sizes(R: number) {
     const { inputSize: In, outputSize: O } = this.config;
-    return this.ws.plan({ x: R * In, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) });
+    return { x: R * In, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) };
   }
+  private plan(R: number) { return this.ws.plan(this.sizes(R)); }
+
+  /** @internal */
+  needBytes(ctx: Ctx, x: Flow): number { return Workspace.bytes(this.sizes(x.seq ? ctx.T * ctx.B : ctx.B)); }
 
   // y [R,O] = act(x·Wᵀ + b); `act` 0 gives the logits.
   private run(y: number, x: number, R: number, act: number): void {

@@ -134,7 +134,7 @@ export function checkLSTMOptions(opts: LSTMOptions, at = "options") {
   const cfg: LSTMConfig = {
     inputSize: checkInt(`${at}.inputSize`, o.inputSize),
     hiddenSize: checkInt(`${at}.hiddenSize`, o.hiddenSize),
-    numLayers: checkInt(`${at}.numLayers`, o.numLayers ?? 1, 1, 1024), // the layout is built in JS, one group per layer and direction
+    numLayers: checkInt(`${at}.numLayers`, o.numLayers ?? 1),
     bidirectional: checkBool(`${at}.bidirectional`, o.bidirectional ?? false),
     reverse: checkBool(`${at}.reverse`, o.reverse ?? false),
     projSize: checkInt(`${at}.projSize`, o.projSize ?? 0, 0),
@@ -164,6 +164,8 @@ export function checkLSTMOptions(opts: LSTMOptions, at = "options") {
   // Refused before any layout or allocation: the parameters and their gradients must fit in wasm32.
   const need = 8 * paramFloats(cfg);
   if (need > MAX_BYTES) throw new LSTMError(at === "options" ? "parameters" : at, `sizes whose parameters fit in wasm32's ${MAX_BYTES} bytes`, `sizes needing ${need} bytes for parameters and gradients`);
+  // The layout is built in JS, one group per layer and direction: keep that bounded too.
+  if (cfg.numLayers > 1024) throw new LSTMError(`${at}.numLayers`, "at most 1024 layers", describe(cfg.numLayers));
   return { cfg, seed, scheme, unitForgetBias, checkFinite };
 }
 
@@ -497,6 +499,12 @@ export class LSTM {
   }
   /** @internal The output port: D·Hout wide, every step or each sequence's last output. */
   chain(input: Port, at: string): Port { return chainLSTM(this.config, input, at); }
+
+  /** @internal */
+  needBytes(ctx: Ctx): number {
+    const { D, Hout } = this.e.d;
+    return this.e.bytesFor(ctx.T, ctx.B, ctx.train, false) + (this.config.returnSequences ? 0 : Workspace.bytes({ y: ctx.B * D * Hout }));
+  }
 
   /** @internal Every layer over one call's rows; the lengths or mask come from ctx. */
   forwardFlow(ctx: Ctx, x: Flow): Flow {

@@ -164,7 +164,7 @@ function makeModel(): { model: Sequential; opt: Adam } {
 }
 const FIT = { epochs: 5, batchSize: 6, clipNorm: 1, validationSplit: 0.25, seed: 8 };
 function weights(m: Sequential): Record<string, Float32Array> {
-  return { ...dataOf(m.lstm.stateDict()), ...Object.fromEntries(Object.entries(m.head.stateDict()).map(([k, v]) => [`head.${k}`, v.data])) };
+  return dataOf(m.stateDict());
 }
 
 /** The undisturbed fit: its final weights and history. */
@@ -188,10 +188,10 @@ describe.each(BUILDS)("a Sequential while its fit runs, on the %s build", (build
     const interfere = () => {
       // Everything at one instant: the saved file, a model loaded from it and the live model must agree.
       const bytes = model.save();
-      const sd = dataOf(model.lstm.stateDict());
+      const sd = dataOf((model.layers[0] as LSTM).stateDict());
       const copy = Sequential.load(bytes);
       try {
-        expectSameDict("stateDict during fit = saved weights", sd, dataOf(copy.lstm.stateDict()));
+        expectSameDict("stateDict during fit = saved weights", sd, dataOf((copy.layers[0] as LSTM).stateDict()));
         const bs = 1 + Math.floor(rng() * 40); // varied chunk sizes regrow the inference buffers
         const p = model.predict(d.x, { lengths: d.lengths, batchSize: bs });
         // (Same chunking on both: on the SIMD builds the last bit may depend on how many rows share a GEMM.)
@@ -202,12 +202,12 @@ describe.each(BUILDS)("a Sequential while its fit runs, on the %s build", (build
         const Tb = 1 + Math.floor(rng() * 30), Bb = 1 + Math.floor(rng() * 30);
         const xb = rand(rng, Tb * Bb * I);
         const train = rng() < 0.5;
-        const r = model.lstm.forward(xb, { seqLen: Tb, batch: Bb, train, returnGates: rng() < 0.3 });
-        expectBits("lstm.forward during fit = loaded copy's", r.y.data, copy.lstm.forward(xb, { seqLen: Tb, batch: Bb }).y.data);
+        const r = (model.layers[0] as LSTM).forward(xb, { seqLen: Tb, batch: Bb, train, returnGates: rng() < 0.3 });
+        expectBits("lstm.forward during fit = loaded copy's", r.y.data, (copy.layers[0] as LSTM).forward(xb, { seqLen: Tb, batch: Bb }).y.data);
         // A stray backward adds into the shared gradients between batches; fit must not let it leak in.
-        if (train) model.lstm.backward({ dhn: { data: new Float32Array(r.hn.data.length).fill(1), shape: r.hn.shape } });
-        model.head.stateDict();
-        model.lstm.step(rand(rng, 2 * I), model.lstm.initialState(2));
+        if (train) (model.layers[0] as LSTM).backward({ dhn: { data: new Float32Array(r.hn.data.length).fill(1), shape: r.hn.shape } });
+        (model.layers[1] as Linear).stateDict();
+        (model.layers[0] as LSTM).step(rand(rng, 2 * I), (model.layers[0] as LSTM).initialState(2));
         calls++;
       } catch (e) {
         // A refusal must be a clear LSTMError; anything else (or a wrong value) fails the test.
@@ -322,8 +322,8 @@ describe.each(BUILDS)("dispose() during a fit, on the %s build", (build) => {
     ["model.dispose() from onBatchEnd", (m, arm) => arm(() => m.dispose())],
     ["model.dispose() from onEpochEnd", (m, arm) => arm(() => m.dispose())],
     ["model.dispose() from a timer outside the fit", (m) => { setTimeout(() => m.dispose(), 0); }],
-    ["model.lstm.dispose() (a layer) from onBatchEnd", (m, arm) => arm(() => m.lstm.dispose())],
-    ["model.head.dispose() (a layer) from onBatchEnd", (m, arm) => arm(() => m.head.dispose())],
+    ["(model.layers[0] as LSTM).dispose() (a layer) from onBatchEnd", (m, arm) => arm(() => (m.layers[0] as LSTM).dispose())],
+    ["(model.layers[1] as Linear).dispose() (a layer) from onBatchEnd", (m, arm) => arm(() => (m.layers[1] as Linear).dispose())],
   ];
 
   for (const [name, how] of cases) {

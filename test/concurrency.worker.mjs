@@ -28,8 +28,7 @@ export async function train(lib, job) {
     const history = await model.fit({ data: x, shape: [N, T, I] }, { data: y, shape: [N, O] },
       { epochs, batchSize: 8, optimizer, clipNorm: 1, seed: seed + 2 });
     const weights = {};
-    for (const [k, v] of Object.entries(model.lstm.stateDict())) weights[k] = v.data;
-    for (const [k, v] of Object.entries(model.head.stateDict())) weights[`head.${k}`] = v.data;
+    for (const [k, v] of Object.entries(model.stateDict())) weights[k] = v.data;
     return { backend, weights, loss: history.loss, predict: model.predict({ data: x, shape: [N, T, I] }).data };
   } finally {
     model.dispose();

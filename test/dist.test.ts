@@ -13,7 +13,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 // Typed as the source entry it was bundled from.
 const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<typeof import("../src/index")>;
 const RUNTIME_EXPORTS = [
-  "Adam", "AdamW", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
+  "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
   "configFromStateDict", "detectBackend", "fromBlocked", "fromChainer", "fromKeras", "fromOnnx", "init",
   "readSafetensors", "readSafetensorsWithMetadata", "reorderGates", "toBlocked", "toChainer", "toKeras",
   "toOnnx", "writeSafetensors",

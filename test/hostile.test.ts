@@ -307,7 +307,7 @@ beforeAll(async () => {
   deadLin = new Linear({ inputSize: H, outputSize: 2, seed: 7 });
   deadLin.dispose();
   seq = new Sequential([new LSTM({ inputSize: I, hiddenSize: H, seed: 8 }), new Linear({ inputSize: H, outputSize: 2, seed: 8 })]);
-  seqRS = new Sequential([new LSTM({ inputSize: I, hiddenSize: H, seed: 9 }), new Linear({ inputSize: H, outputSize: 2, seed: 9 })], { returnSequences: true });
+  seqRS = new Sequential([new LSTM({ inputSize: I, hiddenSize: H, seed: 9, returnSequences: true }), new Linear({ inputSize: H, outputSize: 2, seed: 9 })]);
   deadSeq = new Sequential([new LSTM({ inputSize: I, hiddenSize: H, seed: 10 }), new Linear({ inputSize: H, outputSize: 2, seed: 10 })]);
   deadSeq.dispose();
   bystander = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 11 });
@@ -324,8 +324,8 @@ beforeAll(async () => {
   watch("seqRS", () => [seqRS.predict(refN()).data]);
   watch("bystander", fw(bystander, { data: fill(4 * 2, 16), shape: [4, 1, 2] }));
   readBack.A = A.stateDict();
-  readBack.seqLstm = seq.lstm.stateDict(); readBack.seqHead = seq.head.stateDict();
-  readBack.seqRSLstm = seqRS.lstm.stateDict(); readBack.seqRSHead = seqRS.head.stateDict();
+  readBack.seq = seq.stateDict();
+  readBack.seqRS = seqRS.stateDict();
 });
 /** Weights to restore after a call that legitimately changed them. */
 const readBack: Record<string, Record<string, Tensor>> = {};
@@ -603,8 +603,8 @@ describe("fuzz: Sequential", () => {
       // Training that ran (to the end, into a throwing callback, or up to a non-finite loss) changed the
       // weights: restore them, then the model must be as before. A refusal of the arguments must not train.
       const ran = out.ok || out.error instanceof Boom || (out.error instanceof LSTMError && out.error.argument === "fit");
-      if (ran && m === seq) { seq.lstm.loadStateDict(readBack.seqLstm); seq.head.loadStateDict(readBack.seqHead); }
-      if (ran && m === seqRS) { seqRS.lstm.loadStateDict(readBack.seqRSLstm); seqRS.head.loadStateDict(readBack.seqRSHead); }
+      if (ran && m === seq) seq.loadStateDict(readBack.seq);
+      if (ran && m === seqRS) seqRS.loadStateDict(readBack.seqRS);
       if (ran) checkWatched(label);
       else judge(label, out, ["x", "y", "options", "model"], before);
     }), { seed: SEED, numRuns: Math.max(20, Math.round(RUNS / 3)) });
@@ -1265,7 +1265,7 @@ describe("NaN and ±Infinity", () => {
     const s = new Sequential([new LSTM({ inputSize: 1, hiddenSize: 4, seed: 67 }), new Linear({ inputSize: 4, outputSize: 1, seed: 67 })]);
     const x = { data: fill(8 * 3, 68), shape: [8, 3, 1] }, y = { data: fill(8, 69), shape: [8, 1] };
     const snapshots: string[] = [];
-    const weights = () => JSON.stringify([s.lstm.stateDict(), s.head.stateDict()], (_k, v) => (v instanceof Float32Array ? Array.from(bits(v)) : v));
+    const weights = () => JSON.stringify(s.stateDict(), (_k, v) => (v instanceof Float32Array ? Array.from(bits(v)) : v));
     const out = await attemptAsync(() => s.fit(x, y, { epochs: 5, batchSize: 2, shuffle: false, optimizer: new SGD({ lr: 1e20 }), onBatchEnd: () => { snapshots.push(weights()); } }));
     expect(out.ok, "SGD with lr 1e20 should have diverged").toBe(false);
     const e = refused(() => { throw (out as { error: unknown }).error; }, "fit");

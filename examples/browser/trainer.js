@@ -83,8 +83,7 @@ export function createTrainer(post) {
   function build() {
     model?.dispose();
     model = new Sequential(
-      [new LSTM({ inputSize: 1, hiddenSize: HIDDEN, seed, init: "keras" }), new Linear({ inputSize: HIDDEN, outputSize: 1, seed: seed + 1 })],
-      { returnSequences: true });
+      [new LSTM({ inputSize: 1, hiddenSize: HIDDEN, seed, init: "keras", returnSequences: true }), new Linear({ inputSize: HIDDEN, outputSize: 1, seed: seed + 1 })]);
     opt = new Adam({ lr: 1e-2 });
     epoch = 0; steps = 0; lastEpochLoss = null; pending = []; stopAt = AUTO_PAUSE_EVERY;
     rate = { t: now(), steps: 0, perSec: 0 };
@@ -109,7 +108,7 @@ export function createTrainer(post) {
     if (!force && t - lastGates < GATES_MS) return;
     lastGates = t;
     const px = data.probe.x;
-    const { gates: g } = model.lstm.forward(px, { seqLen: T, batch: 1, returnGates: true });
+    const { gates: g } = model.layers[0].forward(px, { seqLen: T, batch: 1, returnGates: true });
     const pred = model.predict({ data: px, shape: [1, T, 1] }).data;
     const l0 = g.l0, msg = { type: "gates", epoch, steps, T, H: HIDDEN, pred };
     for (const k of ["i", "f", "g", "o", "c"]) msg[k] = l0[k].data;

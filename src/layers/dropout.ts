@@ -81,6 +81,12 @@ export class Dropout {
   /** @internal */
   chain(input: Port, at: string): Port { return chainDropout(this.config, input, at); }
 
+  /** @internal */
+  needBytes(ctx: Ctx, x: Flow): number {
+    const n = (x.seq ? ctx.T * ctx.B : ctx.B) * x.width;
+    return ctx.train && this.config.p > 0 ? Workspace.bytes({ y: n, mask: n }) : 0;
+  }
+
   /** @internal The identity (the same rows) unless training. */
   forwardFlow(ctx: Ctx, x: Flow): Flow {
     this.n = 0;

@@ -156,6 +156,9 @@ export class Embedding {
   /** @internal */
   chain(input: Port, at: string): Port { return chainEmbedding(this.config, input, at); }
 
+  /** @internal */
+  needBytes(ctx: Ctx): number { return Workspace.bytes({ y: ctx.T * ctx.B * this.config.embeddingDim }); }
+
   /** @internal x: i32 ids [T,B], already checked against the vocabulary. */
   forwardFlow(ctx: Ctx, x: Flow): Flow {
     const R = ctx.T * ctx.B, E = this.config.embeddingDim;

@@ -54,6 +54,8 @@ export interface ModelLayer {
   moveParams(params: number, grads: number): void;
   /** The output port for `input`; an LSTMError naming `at` when the widths do not chain. */
   chain(input: Port, at: string): Port;
+  /** The bytes of the buffers forwardFlow (and backwardFlow, in training) would plan for x: checked before any is allocated. */
+  needBytes(ctx: Ctx, x: Flow): number;
   /** Forward over one call's rows; returns this layer's output rows (valid until its next call). */
   forwardFlow(ctx: Ctx, x: Flow, last: boolean): Flow;
   /** Backward of the last training forwardFlow: adds parameter gradients, returns dL/dx (0 if not wanted or none). */

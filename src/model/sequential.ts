@@ -10,6 +10,7 @@ import { Dropout, DROPOUTS } from "../layers/dropout";
 import { Ctx, type Flow, type Port, type ModelLayer } from "../layers/layer";
 import { type Ids, type IdsLike, toIds } from "../ids";
 import { Workspace } from "../wasm/workspace";
+import { MAX_BYTES } from "../wasm/arena";
 import type { Backend } from "../wasm/backend";
 import { type LengthsLike, checkKeys, checkLengths, finite, outData } from "../io";
 import { type ParamTarget, cachedTarget, registerTrainable } from "../optim";
@@ -61,6 +62,8 @@ export class Sequential {
   readonly names: readonly string[];
   /** @internal The model's input: ids (with the vocabulary size) or features of `width`. */
   readonly input: Readonly<{ ids: boolean; vocab: number; width: number; maskZero: boolean }>;
+  /** The port into each layer. */
+  private readonly ports: readonly Port[];
   /** @internal The model's output port. */
   readonly output: Readonly<Port>;
   /** @internal */ readonly be: Backend;
@@ -95,7 +98,9 @@ export class Sequential {
     const ids = first instanceof Embedding;
     const width = ids ? 1 : inputWidth(list);
     let port: Port = { width, seq: true, ids };
-    for (let i = 0; i < list.length; i++) port = asModelLayer(list[i]).chain(port, `layers[${i}]`);
+    const ports: Port[] = [];
+    for (let i = 0; i < list.length; i++) { ports.push(port); port = asModelLayer(list[i]).chain(port, `layers[${i}]`); }
+    this.ports = ports;
     const blocks = list.map((l) => asModelLayer(l).paramBlock());
     const be = blocks.find((b) => b !== null)?.be ?? null;
     if (!be) throw new LSTMError("layers", "at least one layer with parameters", "only Dropout layers");
@@ -248,10 +253,17 @@ export class Sequential {
     const ctx = this.ctx;
     ctx.T = T; ctx.B = B; ctx.train = train;
     ctx.logits = ce && (this.layers[this.layers.length - 1] as Linear).config.activation === "softmax";
-    const s = this.ws.plan({
+    const sizes = {
       x: T * B * I, lens: lens ? B : 0, mask: maskZero ? T * B : 0, dpred: Y ? R * O : 0,
       tgt: Y ? R * (ce ? 1 : O) : 0, lmask: Y && !ce && this.output.seq && (lens || maskZero) ? R : 0,
-    });
+    };
+    // Every buffer of the call, in closed form, before any is allocated: a refusal grows nothing.
+    let need = Workspace.bytes(sizes);
+    this.layers.forEach((l, i) => { const p = this.ports[i]; need += asModelLayer(l).needBytes(ctx, { ptr: 0, width: p.width, seq: p.seq }); });
+    if (need > MAX_BYTES) {
+      throw new LSTMError("model buffers", `a batch whose buffers fit in wasm32's ${MAX_BYTES} bytes`, `${B} sequences of ${T} steps, needing ${need} bytes${train ? " to train" : ""}`);
+    }
+    const s = this.ws.plan(sizes);
     const heap = this.be.f32, i32 = this.be.i32, K = this.be.k;
     // Time-major rows of the batch's samples; the mask from the ids (Keras's mask_zero).
     for (let b = 0; b < B; b++) {

@@ -19,6 +19,16 @@ export class Workspace {
 
   constructor(private readonly be: Backend, private readonly what: string) {}
 
+  /** The bytes plan(sizes) lays out, computed without allocating (to refuse a call before any buffer grows). */
+  static bytes(sizes: Sizes): number {
+    let at = 0;
+    for (const k in sizes) {
+      const n = sizes[k];
+      for (const m of typeof n === "number" ? [n] : n) at += Math.ceil(m / ALIGN) * ALIGN;
+    }
+    return at * 4;
+  }
+
   /**
    * Byte pointers for buffers of the given float counts, keyed as the sizes are: a number gives a
    * pointer, a list (one buffer per layer, say) a list of pointers. A size of 0 gives pointer 0,
