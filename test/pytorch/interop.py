@@ -83,14 +83,13 @@ ACTIVATIONS = {
 }
 
 
-def last_output(out, lstm):
+def last_output(out, lstm, lengths=None):
     """lstm-wasm's output of an LSTM with returnSequences: false, from torch's batch-first `out`:
-    the forward direction's h after the last step and, bidirectional, the reverse direction's h
-    after step 0 (which torch stores at t = 0)."""
-    if not lstm.bidirectional:
-        return out[:, -1]
+    the forward direction's h after the last (valid) step and, bidirectional, the reverse
+    direction's h after step 0 (which torch stores at t = 0)."""
     p = lstm.proj_size or lstm.hidden_size
-    return torch.cat([out[:, -1, :p], out[:, 0, p:]], dim=1)
+    fwd = out[:, -1, :p] if lengths is None else out[torch.arange(out.shape[0]), lengths - 1, :p]
+    return torch.cat([fwd, out[:, 0, p:]], dim=1) if lstm.bidirectional else fwd
 
 
 class Net(nn.Module):
@@ -119,12 +118,16 @@ class Net(nn.Module):
             self.add_module(name, m)
             self.plan.append((kind, name, c))
 
-    def forward(self, x):
+    def forward(self, x, lengths=None):
         for kind, name, c in self.plan:
             m = getattr(self, name)
             if kind == "lstm":
-                out, _ = m(x)
-                x = out if c.get("returnSequences", False) else last_output(out, m)
+                if lengths is None:
+                    out, _ = m(x)
+                else:  # lstm-wasm's predict(x, { lengths }): packed sequences, zeros past each end
+                    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+                    out, _ = nn.utils.rnn.pad_packed_sequence(m(packed)[0], batch_first=True, total_length=x.shape[1])
+                x = out if c.get("returnSequences", False) else last_output(out, m, lengths)
             elif kind == "linear":
                 x = ACTIVATIONS[c.get("activation")](m(x))
             else:
@@ -142,8 +145,10 @@ def build(case, layers=None):
 
 
 def inputs(case):
+    """The module's arguments: x, and the valid lengths when the case has them."""
     x = case["x"]
-    return torch.tensor(x, dtype=torch.long) if case["layers"][0]["type"] == "embedding" else torch.tensor(x, dtype=torch.float32)
+    x = torch.tensor(x, dtype=torch.long) if case["layers"][0]["type"] == "embedding" else torch.tensor(x, dtype=torch.float32)
+    return (x,) if case.get("lengths") is None else (x, torch.tensor(case["lengths"], dtype=torch.long))
 
 
 def max_diff(a, b):
@@ -195,13 +200,13 @@ def run(cases_path, d):
         r["keys"] = sorted(module.state_dict().keys())
         module.eval()
         with torch.no_grad():
-            r["y"] = module(x).tolist()
+            r["y"] = module(*x).tolist()
         if has_dropout(module):
             # Dropout is live in training mode, so the eval-mode match above is not vacuous.
             module.train()
             torch.manual_seed(7)
             with torch.no_grad():
-                r["trainVsEval"] = (module(x) - torch.tensor(r["y"])).abs().max().item()
+                r["trainVsEval"] = (module(*x) - torch.tensor(r["y"])).abs().max().item()
         # lstm-wasm -> torch, for each of lstm-wasm's builds that saved a file: strict load by name,
         # eval-mode outputs against lstm-wasm's.
         r["ours"] = {}
@@ -217,7 +222,7 @@ def run(cases_path, d):
             theirs.load_state_dict(sd, strict=True)
             theirs.eval()
             with torch.no_grad():
-                got = {"diff": max_diff(theirs(x), ours["pred"])}
+                got = {"diff": max_diff(theirs(*x), ours["pred"])}
             if layers is not None:
                 got["metadataLayers"] = layers
             # Strictness: a key too many or too few is refused (a bias-free file in a biased module, say).
