@@ -129,9 +129,9 @@ function expectedErrors(file: string, text: string): string[] {
   return out;
 }
 
-/** A diagnostic as `file:line TSnnnn`, with the message when it was not expected. */
+/** A diagnostic as `file:line TSnnnn` (paths from the project), or `(global) TSnnnn`. */
 function label(d: ts.Diagnostic, dir: string): string {
-  if (!d.file || d.start === undefined) return `(global) TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`;
+  if (!d.file || d.start === undefined) return `(global) TS${d.code}`;
   const line = d.file.getLineAndCharacterOfPosition(d.start).line + 1;
   return `${relative(dir, d.file.fileName)}:${line} TS${d.code}`;
 }
@@ -193,7 +193,8 @@ describe.each(Object.entries(PROJECTS))("a fresh %s project using the packed tar
       ...[...ours, program.getSourceFile(join(proj, "use.ts"))!, program.getSourceFile(join(proj, "extra.ts"))!]
         .flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
     ];
-    expect(diagnostics.map((d) => label(d, proj)).sort()).toEqual(expectedErrors("use.ts", USE).sort());
+    const report = diagnostics.map((d) => `${label(d, proj)} ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`).join("\n");
+    expect(diagnostics.map((d) => label(d, proj)).sort(), report).toEqual(expectedErrors("use.ts", USE).sort());
   });
 });
 
