@@ -6,8 +6,10 @@ import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, metafile: true, legalComments: "inline" };
-// Minified: what browsers download. The source map keeps stack traces readable.
-const lib = await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral", minify: true });
+// Minified: what browsers download. keepNames gives classes and functions their names back, so
+// console.log shows `LSTM {` and stack traces `at new LSTM` (3.9 KB, 1.7 KB gzipped, as measured
+// when added); the source map maps the frames to src.
+const lib = await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js", platform: "neutral", minify: true, keepNames: true });
 const cli = await build({
   ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", platform: "node",
   define: { __LSTM_WASM_VERSION__: JSON.stringify(JSON.parse(readFileSync("package.json", "utf8")).version) },

@@ -77,7 +77,7 @@ export function clipGradValue(tensors: GradientSet, clipValue: number): void {
   inWasm(bufs, (ptr, n) => { K.clip_value(ptr, n, clipValue); return true; });
 }
 
-/** Global-norm clipping of one gradient block in wasm memory (n floats at byte pointer g); returns the norm. */
+/** @internal Global-norm clipping of one gradient block in wasm memory (n floats at byte pointer g); returns the norm. */
 export function clipBlock(be: Backend, g: number, n: number, maxNorm: number): number {
   const total = Math.sqrt(be.k.sum_squares(g, n));
   if (total > maxNorm) be.k.scale(g, n, maxNorm / total);

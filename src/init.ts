@@ -7,7 +7,7 @@ import type { Backend } from "./wasm/backend";
 
 export type InitScheme = "pytorch" | "keras";
 
-/** A standard normal sample from a uniform generator (Box-Muller). */
+/** @internal A standard normal sample from a uniform generator (Box-Muller). */
 export function normal(rand: () => number): () => number {
   let spare: number | null = null;
   return () => {
@@ -22,6 +22,7 @@ export function normal(rand: () => number): () => number {
 /**
  * A [rows, cols] matrix (PyTorch layout) with orthonormal columns when rows >= cols, as Keras'
  * Orthogonal gives the recurrent kernel [cols, rows]: Gram-Schmidt on `cols` normal vectors of length `rows`.
+ * @internal
  */
 export function orthogonal(be: Backend, rows: number, cols: number, rand: () => number): Float32Array {
   const n = Math.min(rows, cols), len = Math.max(rows, cols);
@@ -46,6 +47,7 @@ export function orthogonal(be: Backend, rows: number, cols: number, rand: () => 
 /**
  * PyTorch-layout values for one LSTM tensor under a scheme. `e.name` tells which tensor it is.
  * @param H hidden size, used for PyTorch's bound and the forget-gate block.
+ * @internal
  */
 export function lstmInit(be: Backend, scheme: InitScheme, unitForgetBias: boolean, H: number, rand: () => number) {
   const k = 1 / Math.sqrt(H);

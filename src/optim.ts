@@ -48,9 +48,11 @@ function num(name: string, v: unknown, lo: number, hi = Infinity, loOpen = false
 
 /** Shared bookkeeping: which block the state belongs to, and the state itself. */
 abstract class Optimizer {
+  /** @internal */
   protected target: ParamTarget | null = null;
   // The model object itself: a new model may get a disposed one's memory, and must start afresh.
   private owner: object | null = null;
+  /** @internal */
   protected state: number[] = [];
   /** Updates taken since the state was (re)created. */
   steps = 0;
@@ -123,7 +125,9 @@ abstract class Optimizer {
     this.owner = null;
   }
 
+  /** @internal How many moment blocks the update needs. */
   protected abstract buffers(): number;
+  /** @internal */
   protected abstract update(t: ParamTarget): void;
 }
 
@@ -148,7 +152,9 @@ export class SGD extends Optimizer {
       throw new LSTMError("options.nesterov", "momentum > 0 and dampening 0 (as PyTorch requires)", `momentum ${this.momentum}, dampening ${this.dampening}`);
     }
   }
+  /** @internal */
   protected buffers(): number { return this.momentum > 0 ? 1 : 0; }
+  /** @internal */
   protected update(t: ParamTarget): void {
     t.be.k.sgd_step(t.params, t.grads, this.state[0] ?? 0, t.total, this.lr, this.momentum, this.dampening,
       this.nesterov ? 1 : 0, this.weightDecay, this.steps === 1 ? 1 : 0);
@@ -163,6 +169,7 @@ export interface AdamOptions { lr?: number; betas?: [number, number]; eps?: numb
  */
 export class Adam extends Optimizer {
   readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number;
+  /** @internal */
   protected readonly decoupled: boolean = false;
   constructor(opts: AdamOptions = {}, defaultDecay = 0) {
     super();
@@ -175,7 +182,9 @@ export class Adam extends Optimizer {
     this.eps = num("options.eps", opts.eps ?? 1e-8, 0);
     this.weightDecay = num("options.weightDecay", opts.weightDecay ?? defaultDecay, 0);
   }
+  /** @internal */
   protected buffers(): number { return 2; }
+  /** @internal */
   protected update(t: ParamTarget): void {
     const n = this.steps;
     const bc1 = 1 - this.beta1 ** n, bc2 = Math.sqrt(1 - this.beta2 ** n);
@@ -189,6 +198,7 @@ export class Adam extends Optimizer {
  * @example new AdamW({ lr: 1e-3, weightDecay: 0.01 })
  */
 export class AdamW extends Adam {
+  /** @internal */
   protected override readonly decoupled: boolean = true;
   constructor(opts: AdamOptions = {}) {
     super(opts, 0.01);

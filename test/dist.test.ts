@@ -1,9 +1,11 @@
 // The published package: dist/index.js is one self-contained ESM file with exactly the public
 // runtime API, package.json points at files that exist, and the declarations cover the API.
 import { describe, it, expect } from "vitest";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { inspect } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distJs = join(root, "dist/index.js");
@@ -11,7 +13,8 @@ const typesIndex = join(root, "dist/types/index.d.ts");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
 // Typed as the source entry it was bundled from.
-const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<typeof import("../src/index")>;
+type Dist = typeof import("../src/index");
+const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<Dist>;
 const RUNTIME_EXPORTS = [
   "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
   "configFromStateDict", "detectBackend", "fromBlocked", "fromChainer", "fromKeras", "fromOnnx", "init",
@@ -71,6 +74,70 @@ describe("dist/index.js", () => {
     expect(new mod.LSTMError("a", "b", "c")).toBeInstanceOf(Error);
     lstm.dispose();
   });
+
+  it("init() refuses an unknown option with an LSTMError, as every other entry point does", async () => {
+    const mod = await loadDist();
+    const e = await mod.init({ backend: "scalar", bogus: 1 } as never).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(mod.LSTMError);
+    expect((e as InstanceType<typeof mod.LSTMError>).argument).toBe("options.bogus");
+  });
+});
+
+// Minified identifiers are one or two letters; esbuild's keepNames gives every class and function
+// back its `name`, which console.log, the error's first line and V8's frames for constructors and
+// functions read. Method frames still show the minified class (`n.forward`): V8 names a method's
+// receiver from the class's binding, not from `name`.
+describe("dist/index.js keeps class names through minification", () => {
+  const CLASSES = ["LSTM", "Sequential", "Linear", "Embedding", "Dropout", "SGD", "Adam", "AdamW", "LSTMError"] as const;
+
+  it("is minified: no class keeps its source binding", () => {
+    const src = readFileSync(distJs, "utf8");
+    for (const c of CLASSES) expect(`class ${c}: ${new RegExp(`\\bclass ${c}\\b`).test(src)}`).toBe(`class ${c}: false`);
+  });
+
+  it("every exported class has its own name, and console.log shows a model and its layers by class", async () => {
+    const mod = await loadDist();
+    await mod.init();
+    for (const c of CLASSES) expect(mod[c].name).toBe(c);
+    const model = new mod.Sequential([
+      new mod.Embedding({ numEmbeddings: 5, embeddingDim: 2 }),
+      new mod.LSTM({ inputSize: 2, hiddenSize: 3, seed: 1 }),
+      new mod.Dropout({ p: 0.1 }),
+      new mod.Linear({ inputSize: 3, outputSize: 1 }),
+    ]);
+    const shown = inspect(model, { depth: 2 });
+    expect(shown.startsWith("Sequential {")).toBe(true);
+    for (const c of ["Embedding", "LSTM", "Dropout", "Linear"]) expect(shown).toContain(`${c} {`);
+    model.dispose();
+  });
+
+  // V8's own text, from a plain Node process: under vitest the frames are mapped back to src through
+  // dist/index.js.map, which would hide what the bundle itself says.
+  const BAD = {
+    LSTM: "new m.LSTM({ inputSize: 0, hiddenSize: 3 })",
+    Sequential: "new m.Sequential([])",
+    Linear: "new m.Linear({ inputSize: 0, outputSize: 1 })",
+    Embedding: "new m.Embedding({ numEmbeddings: 0, embeddingDim: 2 })",
+    Dropout: "new m.Dropout({ p: 2 })",
+  };
+  let stacks: Record<string, string> | undefined;
+  const stackOf = (name: keyof typeof BAD) => {
+    stacks ??= JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", `
+      const m = await import(process.argv[1]);
+      await m.init();
+      const stacks = {};
+      for (const [name, call] of Object.entries(${JSON.stringify(BAD)})) {
+        try { new Function("m", call)(m); } catch (e) { stacks[name] = e.stack; }
+      }
+      console.log(JSON.stringify(stacks));`, pathToFileURL(distJs).href], { encoding: "utf8" }));
+    return stacks![name];
+  };
+
+  it.each(Object.keys(BAD) as (keyof typeof BAD)[])("a bad %s argument's stack trace reads LSTMError and `at new` that class in dist/index.js", (name) => {
+    const stack = stackOf(name);
+    expect(stack).toMatch(/^LSTMError: (options|layers)\b/);
+    expect(stack).toMatch(new RegExp(`\\n\\s+at new ${name} \\(file:.*/dist/index\\.js:\\d+:\\d+\\)`));
+  });
 });
 
 describe("package.json", () => {
@@ -113,8 +180,9 @@ describe("dist/types", () => {
     }
   });
 
-  it("every relative module the declarations reference resolves to a .d.ts in dist/types", () => {
-    // Walk from index.d.ts through its relative imports; a missing file breaks consumers' types.
+  it("every relative module the declarations reference is a .js specifier of a .d.ts in dist/types", () => {
+    // Walk from index.d.ts through its relative imports; a missing file breaks consumers' types, and
+    // node16/nodenext refuse a specifier without its extension (TS2834).
     const seen = new Set<string>();
     const missing: string[] = [];
     const queue = [typesIndex];
@@ -124,8 +192,8 @@ describe("dist/types", () => {
       seen.add(file);
       const text = readFileSync(file, "utf8");
       for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
-        const base = resolve(dirname(file), m[1]).replace(/\.(js|ts)$/, "");
-        const target = [`${base}.d.ts`, join(base, "index.d.ts")].find(existsSync);
+        const base = resolve(dirname(file), m[1]).replace(/\.js$/, "");
+        const target = m[1].endsWith(".js") ? [`${base}.d.ts`].find(existsSync) : undefined;
         if (target) queue.push(target);
         else missing.push(`${file.slice(root.length)} -> ${m[1]}`);
       }

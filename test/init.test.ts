@@ -164,6 +164,16 @@ describe("init() calls after the first", () => {
     expect(e.argument).toBe("options");
     expect(e.message).toMatch(/^options\b/);
   });
+
+  // As every other entry point: a misspelt or unknown option is an error, not silently ignored.
+  it.each([[{ bogus: 1 }, "bogus"], [{ backend: "scalar", bogus: 1 }, "bogus"], [{ backnd: "scalar" }, "backnd"]])(
+    "init(%j) rejects with an LSTMError naming options.%s and listing the options, and changes nothing", async (bad, key) => {
+      const before = currentBackend();
+      const e = await rejection(init(bad as any));
+      expect(e.argument).toBe(`options.${key}`);
+      expect(e.message).toMatch(new RegExp(`^options\\.${key}: expected one of the options backend, .*received an unknown option$`));
+      expect(currentBackend()).toBe(before);
+    });
 });
 
 describe("switching backends", () => {

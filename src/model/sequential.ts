@@ -31,11 +31,11 @@ export interface SequentialOptions {
 /** A streaming state: each LSTM's h [L,B,Hout] and c [L,B,H], in layer order. Updated in place by step(). */
 export interface ModelState { h: Tensor[]; c: Tensor[] }
 
-/** Targets as the kernels take them: floats [N,(T,)O] for MSE, classes [N,(T)] for cross-entropy. */
+/** @internal Targets as the kernels take them: floats [N,(T,)O] for MSE, classes [N,(T)] for cross-entropy. */
 export type Targets = { kind: "mse"; data: Float32Array } | { kind: "ce"; data: Int32Array };
-/** A model's inputs: ids [N,T] or features [N,T,I], owned copies. */
+/** @internal A model's inputs: ids [N,T] or features [N,T,I], owned copies. */
 export interface Inputs { ids: Int32Array | null; x: Float32Array | null; N: number; T: number }
-/** What one batch gives back. */
+/** @internal What one batch gives back. */
 export interface BatchResult { loss: number; pred: number; R: number; correct: number; counted: number }
 
 const MODELS = new Brand("model", "a Sequential made with new Sequential(…) or Sequential.load(…)");
@@ -417,6 +417,7 @@ export class Sequential {
   gradBlock(): { ptr: number; n: number } { return { ptr: this.gradPtr, n: this.total }; }
   /** @internal A copy of the parameters (early stopping's best weights), and its restore. */
   snapshot(): Float32Array { return this.be.f32.slice(this.paramPtr >>> 2, (this.paramPtr >>> 2) + this.total); }
+  /** @internal */
   restore(p: Float32Array): void { this.be.f32.set(p, this.paramPtr >>> 2); }
 
   // ---------------------------------------------------------------- streaming

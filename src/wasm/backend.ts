@@ -1,16 +1,18 @@
 import { instantiate } from "@assemblyscript/loader";
 import { LSTMError, describe } from "../errors";
+import { checkKeys } from "../io";
 import { Arena } from "./arena";
 import { Workspace } from "./workspace";
 import { RELAXED_SIMD_PROBE, SIMD_PROBE } from "./probe";
 import { WASM } from "./embedded";
 
 export type BackendName = "relaxed-simd" | "simd" | "scalar";
+/** @internal */
 export const BACKENDS: readonly BackendName[] = ["relaxed-simd", "simd", "scalar"];
 
 type P = number; // a byte pointer into linear memory
 
-/** The ABI of assembly/index.ts; argument order and meaning are documented there. */
+/** @internal The ABI of assembly/index.ts; argument order and meaning are documented there. */
 export interface Kernels {
   memory: WebAssembly.Memory;
   heap_base(): P;
@@ -60,7 +62,7 @@ const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   "sgd_step", "adam_step", "orthonormalize_rows",
 ];
 
-/** One instantiated build: its kernels, its memory and the arena over it. */
+/** @internal One instantiated build: its kernels, its memory and the arena over it. */
 export class Backend {
   readonly arena: Arena;
   /** Scratch for calls on caller-owned data (clipping), reused between calls. */
@@ -86,8 +88,14 @@ export class Backend {
   }
 }
 
-/** What a wasm build can be given as, for `init({ wasm })`. */
-export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
+/**
+ * WebAssembly.Module where the program's lib declares it (DOM, webworker), never where none does:
+ * the declarations then type-check in Node projects without "dom" in lib (@types/node 20 has no WebAssembly).
+ */
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+
+/** What a wasm build can be given as, for `init({ wasm })`: bytes (BufferSource without DOM's name), a Module or a URL. */
+export type WasmSource = ArrayBuffer | ArrayBufferView<ArrayBuffer> | WasmModule | URL | string;
 
 export interface InitOptions {
   /** Which build to use; 'auto' (the default) picks the best the runtime validates. */
@@ -95,6 +103,8 @@ export interface InitOptions {
   /** Your own copy of the chosen build (bytes, a compiled Module, or a URL to fetch), e.g. for a strict CSP. */
   wasm?: WasmSource;
 }
+// Every key of InitOptions, listed once: an option added to the interface but not here is a compile error.
+const INIT_KEYS = Object.keys({ backend: true, wasm: true } satisfies Record<keyof InitOptions, true>);
 
 const loaded = new Map<BackendName, Backend>();
 let current: Backend | null = null;
@@ -144,13 +154,14 @@ async function compile(name: BackendName, src: WasmSource | undefined): Promise<
  * models keep theirs).
  * @param opts.backend 'auto' (default), 'relaxed-simd', 'simd' or 'scalar'.
  * @returns the backend in use.
- * @throws LSTMError for an unknown backend or one the runtime cannot compile.
+ * @throws LSTMError for an unknown option or backend, or a backend the runtime cannot compile.
  * @example
  * const { backend } = await init();          // 'relaxed-simd' on Node 22+ and Chrome
  * await init({ backend: 'scalar' });           // force the portable build
  */
 export async function init(opts: InitOptions = {}): Promise<{ backend: BackendName }> {
   if (opts === null || typeof opts !== "object") throw new LSTMError("options", "an object or nothing", describe(opts));
+  checkKeys("options", opts, INIT_KEYS);
   const want = opts.backend ?? "auto";
   if (want !== "auto" && !BACKENDS.includes(want)) {
     throw new LSTMError("options.backend", `one of 'auto', ${BACKENDS.map((b) => `'${b}'`).join(", ")}`, describe(want));
@@ -173,7 +184,7 @@ export async function init(opts: InitOptions = {}): Promise<{ backend: BackendNa
   return { backend: name };
 }
 
-/** The backend new objects use, or an LSTMError when init() has not finished. */
+/** @internal The backend new objects use, or an LSTMError when init() has not finished. */
 export function backend(): Backend {
   if (!current) throw new LSTMError("init", "`await init()` before creating models or calling kernels", "no initialised backend");
   return current;
