@@ -1,6 +1,6 @@
 // The ABI: every kernel the TypeScript side calls, and nothing else. test/abi.test.ts pins this list.
 export { sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward } from "./activations";
-export { gemm, gemm_rm, transpose_packed, bias_rows, colsum_add } from "./gemm";
+export { gemm, gemm_rm, gemm_scratch_size, transpose_packed, bias_rows, colsum_add } from "./gemm";
 export { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
 export { lstm_forward, lstm_backward } from "./lstm";
 export { sum_squares, scale, clip_value } from "./clip";

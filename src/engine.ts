@@ -186,6 +186,7 @@ export class Engine {
       dy: TB * D * Hout, dmid0: L > 2 ? TB * D * Hout : 0, dmid1: L > 1 ? TB * D * Hout : 0, dx: TB * I,
       da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
       wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
+      pack: this.be.k.gemm_scratch_size(TB, G),
     });
     key[0] = T; key[1] = B;
     return this.backPlan;
@@ -209,7 +210,7 @@ export class Engine {
         if (proj) K.transpose_packed(q.whr, w.whr, H, Hout);
         K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
-          q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
+          q.da, q.dht, q.dm, q.dhs, q.pack, dOut + 4 * d * Hout, D * Hout,
           xin, p[nm.act[k]], p[nm.cs[k]], p[nm.cp[k]], p[nm.hp[k]], p[nm.m[k]], q.wih, q.whh, q.whr,
           w.pi, w.pf, w.po, p.lens, T, B, In, H, Hout, this.rev(d));
       }

@@ -61,13 +61,16 @@ export class Linear {
     this.blk.be.k.linear_forward(y, x, ldx, this.w, this.b, R, In, O);
   }
 
-  /** @internal Gradients += from dy [R,O] and the forward's x; dx [R,ldx] overwritten (0 to skip). */
-  backwardPtr(dx: number, dy: number, x: number, ldx: number, R: number): void {
+  /**
+   * @internal Gradients += from dy [R,O] and the forward's x; dx [R,ldx] overwritten (0 to skip).
+   * pack: gemm_scratch_size(R, O) floats of scratch, planned by the caller with its other buffers.
+   */
+  backwardPtr(dx: number, dy: number, x: number, ldx: number, R: number, pack: number): void {
     const { inputSize: In, outputSize: O } = this.config;
     const { wt } = this.ws.plan({ wt: panelSize(In, O) });
     const K = this.blk.be.k, g = this.blk.grads;
     K.transpose_packed(wt, this.w, In, O);
-    K.linear_backward(dx, g, g + 4 * this.blk.entries[1].offset, dy, x, ldx, wt, R, In, O);
+    K.linear_backward(dx, g, g + 4 * this.blk.entries[1].offset, pack, dy, x, ldx, wt, R, In, O);
   }
 
   /**
@@ -83,7 +86,7 @@ export class Linear {
     const xt = toTensor("x", x, [null, In]);
     const R = xt.shape[0];
     checkOut("options.out", opts.out, [R, O]);
-    const p = this.ws.plan({ wt: panelSize(In, O), x: R * In, y: R * O, dx: R * In }); // as backward's, so x survives
+    const p = this.plan(R); // as backward's, so x survives
     const heap = this.blk.be.f32;
     heap.set(xt.data, p.x >>> 2);
     this.forwardPtr(p.y, p.x, In, R);
@@ -102,11 +105,17 @@ export class Linear {
     if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
     const { inputSize: In, outputSize: O } = this.config;
     const d = toTensor("dy", dy, [c.R, O]);
-    const p = this.ws.plan({ wt: panelSize(In, O), x: c.R * In, y: c.R * O, dx: c.R * In });
+    const p = this.plan(c.R);
     const heap = this.blk.be.f32;
     heap.set(d.data, p.y >>> 2);
-    this.backwardPtr(p.dx, p.y, p.x, In, c.R);
+    this.backwardPtr(p.dx, p.y, p.x, In, c.R, p.pack);
     return emit(heap, p.dx, [c.R, In]);
+  }
+
+  // The buffers of forward() and backward() on R rows, laid out alike so that x survives between them.
+  private plan(R: number) {
+    const { inputSize: In, outputSize: O } = this.config;
+    return this.ws.plan({ wt: panelSize(In, O), x: R * In, y: R * O, dx: R * In, pack: this.blk.be.k.gemm_scratch_size(R, O) });
   }
 
   /** { weight [O,In], bias [O] }, fresh copies. */

@@ -265,6 +265,7 @@ export class Sequential {
     const s = this.ws.plan({
       hin: rs ? 0 : B * F, dhin: rs || !train ? 0 : B * F, pred: R * O, dpred: R * O,
       tgt: Y ? R * (Y.kind === "mse" ? O : 1) : 0, mask: rs && lens && Y?.kind === "mse" ? R : 0,
+      pack: train ? this.be.k.gemm_scratch_size(R, O) : 0,
     });
     const heap = this.be.f32, i32 = this.be.i32, K = this.be.k; // after all planning
     const last = (n: number) => (lens ? lens[n] : T) - 1;
@@ -296,7 +297,7 @@ export class Sequential {
     this.fillTargets(Y, s.tgt, s.mask, idx, b0, B, T, O, lens);
     const loss = Y.kind === "mse" ? K.mse(s.dpred, s.pred, s.tgt, s.mask, R, O, 1) : K.softmax_xent(s.dpred, s.pred, s.tgt, R, O, 1);
     if (!q) return { loss, pred: s.pred };
-    lin.backwardPtr(rs ? q.dy : s.dhin, s.dpred, hin, F, R);
+    lin.backwardPtr(rs ? q.dy : s.dhin, s.dpred, hin, F, R, s.pack);
     if (!rs) { // dL/dy is the head's gradient at each direction's final step, 0 elsewhere
       heap.fill(0, q.dy >>> 2, (q.dy >>> 2) + T * B * F);
       for (let b = 0; b < B; b++) {

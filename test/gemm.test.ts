@@ -101,8 +101,15 @@ function checkGemm(be: Backend, rng: () => number, g: GemmCase): void {
   }
   const [ars, acs] = tn ? [1, lda] : [lda, 1];
   const pa = put(be, A), pb = put(be, B), pc = put(be, C);
-  if (rm) be.k.gemm_rm(pc, pa, pb, M, N, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
-  else be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+  if (rm) {
+    // Scratch of exactly the documented size, NaN to start: stale contents must not matter, and the
+    // guard after it shows a write past its end.
+    const pk = put(be, new Float32Array(be.k.gemm_scratch_size(K, N)).fill(NaN));
+    be.k.gemm_rm(pc, pk, pa, pb, M, N, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
+    take(be, pk, be.k.gemm_scratch_size(K, N), `${label} scratch`);
+  } else {
+    be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+  }
   const got = take(be, pc, cLen, label);
   expectSameBits(take(be, pa, A.length, `${label} A`), A, `${label}: A`);
   expectSameBits(take(be, pb, B.length, `${label} B`), B, `${label}: B`);
@@ -178,7 +185,7 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     // K=0 overwrites with exact zeros, through either kernel.
     for (const rm of [false, true]) {
       const pc = put(be, new Float32Array(5 * 9).fill(NaN));
-      if (rm) be.k.gemm_rm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 9, 8, 0);
+      if (rm) be.k.gemm_rm(pc, 0, pc, pc, 5, 9, 0, 0, 1, 9, 9, 8, 0); // K = 0: no scratch needed
       else be.k.gemm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 8, 0);
       expect(take(be, pc, 5 * 9, `K=0 ${rm ? "gemm_rm" : "gemm"}`)).toEqual(new Float32Array(5 * 9));
     }
@@ -213,6 +220,43 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     }
   });
 
+  it("column ranges split at multiples of 8 give C bit-identical to the whole call (how threads split a GEMM)", async () => {
+    await use(build);
+    const be = backend();
+    const rng = mulberry32(34);
+    // M covers tall and 4-row tiles and single leftover rows; N = 45 ends in a partial panel; K crosses a 256 block.
+    const N = 45, cuts = [[0, 8, 24, 45], [0, 16, 40, 45], [0, 8, 16, 24, 32, 40, 45]];
+    for (const v of VARIANTS) {
+      for (const M of [1, 3, 6, 9, 13, 32, 37]) {
+        for (const K of [7, 300]) {
+          for (const accumulate of [false, true]) {
+            const lda = (v.tn ? M : K) + 1, ldb = N + 3;
+            const A = randoms(rng, (v.tn ? K : M) * lda), Brm = randoms(rng, K * ldb);
+            const [ars, acs] = v.tn ? [1, lda] : [lda, 1];
+            const [ldc, cps, cLen] = v.packedC ? [NR, M * NR, panelSize(M, N)] : [N + 2, NR, M * (N + 2)];
+            const C0 = randoms(rng, cLen);
+            const B = v.rm ? Brm : toPanels(Brm, K, N, ldb);
+            const pa = put(be, A), pb = put(be, B), pk = put(be, new Float32Array(be.k.gemm_scratch_size(K, N)));
+            const run = (c: number, j0: number, j1: number) => {
+              const cj = c + 4 * (j0 / NR) * cps;
+              if (v.rm) be.k.gemm_rm(cj, pk, pa, pb + 4 * j0, M, j1 - j0, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
+              else be.k.gemm(cj, pa, pb + 4 * j0 * K, M, j1 - j0, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+            };
+            const whole = put(be, C0);
+            run(whole, 0, N);
+            const want = take(be, whole, cLen, "whole");
+            for (const cut of cuts) {
+              const pc = put(be, C0);
+              for (let i = 0; i + 1 < cut.length; i++) run(pc, cut[i], cut[i + 1]);
+              expectSameBits(take(be, pc, cLen, "split"), want, `${v.name} M=${M} K=${K} acc=${accumulate} split at ${cut.join(",")}`);
+            }
+            for (const q of [pa, pb, pk]) be.arena.release(q);
+          }
+        }
+      }
+    }
+  });
+
   it("gemm and gemm_rm with M=0 or N=0 write nothing", async () => {
     await use(build);
     const be = backend();
@@ -220,8 +264,10 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 8, 0);
     be.k.gemm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 8, 0);
     be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 8, 0, 0); // packed C with M = 0: cps = 0
-    be.k.gemm_rm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 4, 8, 0);
-    be.k.gemm_rm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 4, 8, 0);
+    const pk = put(be, new Float32Array(be.k.gemm_scratch_size(2, 4)));
+    be.k.gemm_rm(pc, pk, pa, pb, 0, 4, 1, 1, 1, 4, 4, 8, 0);
+    be.k.gemm_rm(pc, pk, pa, pb, 2, 0, 2, 2, 1, 4, 4, 8, 0);
+    be.arena.release(pk);
     expect(take(be, pc, 8, "C")).toEqual(new Float32Array(8).fill(SENTINEL));
     be.arena.release(pa);
     be.arena.release(pb);

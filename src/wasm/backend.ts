@@ -19,7 +19,8 @@ export interface Kernels {
   tanh_forward(out: P, x: P, n: number): void;
   tanh_backward(dx: P, dy: P, t: P, n: number): void;
   gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldc: number, cps: number, accumulate: number): void;
-  gemm_rm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
+  gemm_rm(c: P, pack: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
+  gemm_scratch_size(K: number, N: number): number;
   transpose_packed(dst: P, src: P, K: number, N: number): void;
   bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
   colsum_add(out: P, out2: P, src: P, rows: number, n: number, lds: number): void;
@@ -30,14 +31,14 @@ export interface Kernels {
     wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P,
     T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
   lstm_backward(dx: P, ldx: number, dh: P, dc: P, dwih: P, dwhh: P, dbih: P, dbhh: P, dwhr: P,
-    dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, dy: P, ldy: number,
+    dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, pack: P, dy: P, ldy: number,
     x: P, act: P, cs: P, cp: P, hp: P, m: P, wih_t: P, whh_t: P, whr_t: P,
     pi: P, pf: P, po: P, lengths: P, T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
   sum_squares(g: P, n: number): number;
   scale(g: P, n: number, k: number): void;
   clip_value(g: P, n: number, v: number): void;
   linear_forward(y: P, x: P, ldx: number, w: P, b: P, R: number, In: number, O: number): void;
-  linear_backward(dx: P, dw: P, db: P, dy: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number): void;
+  linear_backward(dx: P, dw: P, db: P, pack: P, dy: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number): void;
   mse(d: P, p: P, y: P, mask: P, R: number, C: number, scale: number): number;
   softmax_xent(d: P, z: P, t: P, R: number, C: number, scale: number): number;
   sgd_step(p: P, g: P, v: P, n: number, lr: number, momentum: number, dampening: number, nesterov: number, wd: number, first: number): void;
@@ -47,7 +48,7 @@ export interface Kernels {
 
 /** Every function export of a build; checked at load so a foreign module is refused clearly. */
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "transpose_packed",
+  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "gemm_scratch_size", "transpose_packed",
   "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
   "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "mse", "softmax_xent",
   "sgd_step", "adam_step", "orthonormalize_rows",
