@@ -132,22 +132,6 @@ export function sigmoid_forward(out: usize, x: usize, n: i32): void {
   for (; i < n; i++) store<f32>(out + f4(i), sigmoid(load<f32>(x + f4(i))));
 }
 
-/** dx[n] = dy * s * (1 - s), from the saved output s = sigmoid(x). */
-export function sigmoid_backward(dx: usize, dy: usize, s: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      const one = one_v();
-      const sv = v128.load(s + f4(i));
-      v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.mul(sv, f32x4.sub(one, sv))));
-    }
-  }
-  for (; i < n; i++) {
-    const sv = load<f32>(s + f4(i));
-    store<f32>(dx + f4(i), load<f32>(dy + f4(i)) * (sv * (1.0 - sv)));
-  }
-}
-
 /** out[n] = tanh(x[n]). */
 export function tanh_forward(out: usize, x: usize, n: i32): void {
   let i = 0;
@@ -160,20 +144,4 @@ export function tanh_forward(out: usize, x: usize, n: i32): void {
     for (; i + 4 <= n; i += 4) v128.store(out + f4(i), tanh_v(v128.load(x + f4(i))));
   }
   for (; i < n; i++) store<f32>(out + f4(i), tanh(load<f32>(x + f4(i))));
-}
-
-/** dx[n] = dy * (1 - t^2), from the saved output t = tanh(x). */
-export function tanh_backward(dx: usize, dy: usize, t: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      const one = one_v();
-      const tv = v128.load(t + f4(i));
-      v128.store(dx + f4(i), f32x4.mul(v128.load(dy + f4(i)), f32x4.sub(one, f32x4.mul(tv, tv))));
-    }
-  }
-  for (; i < n; i++) {
-    const tv = load<f32>(t + f4(i));
-    store<f32>(dx + f4(i), load<f32>(dy + f4(i)) * (1.0 - tv * tv));
-  }
 }

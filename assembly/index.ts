@@ -1,7 +1,8 @@
 // The ABI: every kernel the TypeScript side calls, and nothing else. test/abi.test.ts pins this list.
-export { sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward } from "./activations";
-export { gemm, gemm_rm, gemm_scratch_size, transpose_packed, bias_rows, colsum_add } from "./gemm";
-export { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
+// gemm and gemm_rm are the GEMM entry: bench:kernels times them, and a thread pool splits the
+// input projection and the weight gradients into calls on column ranges (see gemm.ts).
+// The activations, the cell step and the bias helpers run inside lstm_forward/lstm_backward only.
+export { gemm, gemm_rm, gemm_scratch_size, transpose_packed } from "./gemm";
 export { lstm_forward, lstm_backward } from "./lstm";
 export { sum_squares, scale, clip_value } from "./clip";
 export { linear_forward, linear_backward } from "./linear";

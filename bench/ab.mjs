@@ -37,6 +37,7 @@ const GEMMS = [
   { name: "gemm M recurrent", M: 32, N: 1024, K: 256 },
   { name: "gemm L input projection", M: 3200, N: 2048, K: 512 },
   { name: "gemm L recurrent", M: 64, N: 2048, K: 512 },
+  { name: "gemm S step GEMV", M: 1, N: 512, K: 128 },
 ];
 const FWD = { T: 100, B: 32, I: 128, H: 256 };
 

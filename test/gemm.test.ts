@@ -1,12 +1,15 @@
-// GEMM, transpose, bias and clipping kernels (assembly/gemm.ts, assembly/clip.ts) called directly
-// on every build, against float64 references. Layouts (assembly/gemm.ts): B in 8-column panels,
-// element (k, j) at (j>>3)*K*8 + k*8 + (j&7), the last panel zero-padded; A element (i, k) at
-// i*ars + k*acs; C element (i, j) at (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed
-// like B (cps = M*8, ldc = 8).
+// GEMM, transpose, bias and clipping kernels (assembly/gemm.ts, assembly/clip.ts) on every build,
+// against float64 references: called directly where they are exports, else through the kernel that
+// runs them (bias_rows in lstm_forward, colsum_add in linear_backward and lstm_backward).
+// Layouts (assembly/gemm.ts): B in 8-column panels, element (k, j) at (j>>3)*K*8 + k*8 + (j&7), the
+// last panel zero-padded; A element (i, k) at i*ars + k*acs; C element (i, j) at
+// (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed like B (cps = M*8, ldc = 8).
 import { describe, it, expect } from "vitest";
 import { backend, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
+import { forwardGates } from "./helpers/gates";
+import { LSTM } from "../src/index";
 
 const SENTINEL = Math.fround(-12345.678);
 const G = 4; // guard floats after every output block
@@ -295,50 +298,54 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     }
   });
 
-  it("bias_rows sets every row to b1 + b2 (float32 sum) on odd sizes, rows=0 writes nothing", async () => {
+  it("lstm_forward starts every row of a sequence's pre-activations at b_ih + b_hh, rounded once (bias_rows)", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(27);
-    for (const rows of [0, 1, 3, 7]) {
-      for (const n of ODD) {
-        const b1 = randoms(rng, n), b2 = randoms(rng, n);
-        const p1 = put(be, b1), p2 = put(be, b2), po = put(be, new Float32Array(rows * n).fill(NaN));
-        be.k.bias_rows(po, p1, p2, rows, n);
-        const out = take(be, po, rows * n, `bias_rows rows=${rows} n=${n}`);
-        take(be, p1, n, "b1");
-        take(be, p2, n, "b2");
-        const row = b1.map((v, j) => Math.fround(v + b2[j]));
-        for (let r = 0; r < rows; r++) expect(out.subarray(r * n, (r + 1) * n), `rows=${rows} n=${n} row ${r}`).toEqual(row);
-      }
+    // T = 2 takes the bias pass (T = 1 with B < 4 fuses it into the step). The same gates from the
+    // biases (fround(b_ih + b_hh), -0) show that every row started at exactly that sum.
+    for (const [B, H] of [[1, 1], [3, 5], [4, 7], [2, 13]]) {
+      const G = 4 * H, b1 = randoms(rng, G, 0.1, 2), b2 = randoms(rng, G, -2, -0.1);
+      const sum = b1.map((v, j) => Math.fround(v + b2[j]));
+      expectSameBits(forwardGates(be, 2, B, H, b1, b2), forwardGates(be, 2, B, H, sum, new Float32Array(G).fill(-0)), `B=${B} H=${H}`);
     }
   });
 
-  it("colsum_add adds the column sums of a strided source to out (and to out2) on odd sizes, summing rows in order", async () => {
+  it("linear_backward adds the column sums of dy to db exactly, rows in order, on odd sizes (colsum_add)", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(28);
     for (const rows of [0, 1, 3, 7, 17]) {
-      for (const n of ODD) {
-        for (const lds of [n, n + 3]) {
-          const src = new Float32Array(rows * lds).fill(NaN); // the gaps must not be read
-          for (let r = 0; r < rows; r++) src.set(randoms(rng, n), r * lds);
-          const out0 = randoms(rng, n, -4, 4), out20 = randoms(rng, n, -4, 4);
-          const ps = put(be, src), po = put(be, out0), po2 = put(be, out20), po3 = put(be, out0);
-          be.k.colsum_add(po, 0, ps, rows, n, lds);
-          be.k.colsum_add(po3, po2, ps, rows, n, lds);
-          const out = take(be, po, n, `colsum_add rows=${rows} n=${n} lds=${lds}`);
-          const out2 = take(be, po2, n, "out2"), out3 = take(be, po3, n, "out (with out2)");
-          take(be, ps, src.length, "src");
-          for (let j = 0; j < n; j++) {
-            // The plain sequential float32 sum, row by row: the kernel's order on every build.
-            let want = out0[j], want2 = out20[j];
-            for (let r = 0; r < rows; r++) { want = Math.fround(want + src[r * lds + j]); want2 = Math.fround(want2 + src[r * lds + j]); }
-            expect(out[j], `rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
-            expect(out3[j], `with out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
-            expect(out2[j], `out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want2);
-          }
+      for (const O of ODD) {
+        const dy = randoms(rng, rows * O), db0 = randoms(rng, O, -4, 4);
+        const pdy = put(be, dy), pdb = put(be, db0), px = put(be, randoms(rng, rows));
+        const pdw = put(be, new Float32Array(panelSize(1, O))), pk = put(be, new Float32Array(be.k.gemm_scratch_size(rows, O)));
+        be.k.linear_backward(0, pdw, pdb, pk, pdy, px, 1, pdw, rows, 1, O); // dx = 0: no dx, w_t unread
+        const db = take(be, pdb, O, `db rows=${rows} O=${O}`);
+        for (const q of [pdy, px, pdw, pk]) be.arena.release(q);
+        for (let j = 0; j < O; j++) {
+          // The plain sequential float32 sum, row by row: the kernel's order on every build.
+          let want = db0[j];
+          for (let r = 0; r < rows; r++) want = Math.fround(want + dy[r * O + j]);
+          expect(db[j], `rows=${rows} O=${O} col ${j}`).toBe(want);
         }
       }
+    }
+  });
+
+  it("lstm_backward gives bias_ih and bias_hh the same gradient, bit for bit (colsum_add's two outputs)", async () => {
+    await use(build);
+    const rng = mulberry32(29);
+    for (const [I, H, T, B, bidirectional] of [[3, 5, 7, 3, false], [4, 9, 5, 4, true]] as const) {
+      const m = new LSTM({ inputSize: I, hiddenSize: H, bidirectional, seed: 5 });
+      m.forward(randoms(rng, T * B * I), { seqLen: T, batch: B, train: true });
+      m.backward({ dy: randoms(rng, T * B * (bidirectional ? 2 : 1) * H) });
+      const g = m.grads();
+      for (const sfx of bidirectional ? ["_l0", "_l0_reverse"] : ["_l0"]) {
+        expect(g[`bias_ih${sfx}`].data.some((v) => v !== 0)).toBe(true);
+        expectSameBits(g[`bias_hh${sfx}`].data, g[`bias_ih${sfx}`].data, `bias gradients${sfx}`);
+      }
+      m.dispose();
     }
   });
 

@@ -14,19 +14,10 @@ type P = number; // a byte pointer into linear memory
 export interface Kernels {
   memory: WebAssembly.Memory;
   heap_base(): P;
-  sigmoid_forward(out: P, x: P, n: number): void;
-  sigmoid_backward(dx: P, dy: P, s: P, n: number): void;
-  tanh_forward(out: P, x: P, n: number): void;
-  tanh_backward(dx: P, dy: P, t: P, n: number): void;
   gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldc: number, cps: number, accumulate: number): void;
   gemm_rm(c: P, pack: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
   gemm_scratch_size(K: number, N: number): number;
   transpose_packed(dst: P, src: P, K: number, N: number): void;
-  bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
-  colsum_add(out: P, out2: P, src: P, rows: number, n: number, lds: number): void;
-  lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
-  lstm_cell_backward(da: P, dc: P, dpi: P, dpf: P, dpo: P, dm: P, ldm: number, act: P, cs: P, cp: P,
-    pi: P, pf: P, po: P, lengths: P, t: number, B: number, H: number): void;
   lstm_forward(y: P, ldy: number, h: P, c: P, act: P, cs: P, cp: P, hp: P, m: P, mts: number, x: P, ldx: number,
     wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P,
     T: number, B: number, In: number, H: number, Hout: number, reverse: number): void;
@@ -48,8 +39,7 @@ export interface Kernels {
 
 /** Every function export of a build; checked at load so a foreign module is refused clearly. */
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "gemm_scratch_size", "transpose_packed",
-  "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
+  "heap_base", "gemm", "gemm_rm", "gemm_scratch_size", "transpose_packed", "lstm_forward", "lstm_backward",
   "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "mse", "softmax_xent",
   "sgd_step", "adam_step", "orthonormalize_rows",
 ];
