@@ -104,7 +104,7 @@ function pack_panels(dst: usize, src: usize, kc: i32, nc: i32, lds: i32): void {
 // that each tile function has two callers: binaryen inlines a function called once, and a tile
 // inlined into this loop nest spilled its accumulators.
 @inline function block(c: usize, ldc: i32, cps: i32, a: usize, ars: i32, acs: i32,
-               bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
+                       bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
   if (!ASC_FEATURE_SIMD) { block_scalar(c, ldc, cps, a, ars, acs, bp, bps, M, N, kc, acc); return; }
   for (let i0 = 0; i0 < M; i0 += MC) {
     const i1 = min(M, i0 + MC);
