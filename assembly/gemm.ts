@@ -3,34 +3,48 @@
 // B is read from *panels*: 8 columns wide, K rows deep, each panel contiguous (8 floats a row),
 // the last one zero-padded. Weights live in that layout permanently (src/layout.ts), so the
 // per-step recurrent product reads them as one sequential stream; gemm_rm packs a row-major B
-// (the activations in dW = Xᵀ·dA) block by block first. Contiguous panels matter here: a
-// row-major B of width 4H has a power-of-two row stride for common H, and reading 8 floats per
-// row maps every row to the same few cache sets (measured: TN dW at 10 GFLOP/s before packing).
+// (the activations in dW = Xᵀ·dA) block by block first, into scratch the caller passes in. Contiguous
+// panels matter here: a row-major B of width 4H has a power-of-two row stride for common H, and
+// reading 8 floats per row maps every row to the same few cache sets (measured: TN dW at 10 GFLOP/s
+// before packing).
 //
 // A element (i,k) is at a + 4*(i*ars + k*acs): NN uses ars = lda, acs = 1; TN (dW over T·B rows)
 // uses ars = 1, acs = lda. C element (i,j) is at c + 4*((j>>3)*cps + i*ldc + (j&7)), so C may be
 // row-major (cps = 8, ldc = row stride) or packed like the weights (cps = M*8, ldc = 8).
 //
-// Blocking: K in KC steps so a 4x8 tile's panel slice (KC*8 floats = 8 KB) stays in L1 while the
-// tile sweeps MC rows of A (MC*KC floats = 128 KB, in L2).
-// Tiles: 4 rows × 8 columns = 8 accumulators + 2 B vectors + 1 splat, 11 of V8's 16 xmm registers;
-// measured at the f32x4 mul+add ceiling with data in L1 (51 GFLOP/s, simd build). Rows left over
-// (all of them at B = 1, the streaming step) run 1×16 over two panels (tile1x16, measurements
-// there), and a last odd panel 1×8 unrolled 2× over k with 4 accumulators.
+// Column ranges (how threads split a GEMM): every element's sum is the same sequence of operations
+// whichever panels surround it, so columns [j0, j1) with j0 a multiple of 8 can run as a call of their
+// own, bit-identical to the whole: gemm(c + 4*(j0/8)*cps, a, b + 4*j0*K, M, j1 - j0, K, …), or for
+// gemm_rm b + 4*j0 with the same ldb. (Rows do not split that freely: single leftover rows pair
+// their k steps differently from the row tiles.) The kernels keep no state; scratch is passed in.
+//
+// Blocking: K in KC steps so a tile's panel slice (KC*8 floats = 8 KB) stays in L1 while the tiles
+// sweep MC rows of A (MC*KC floats = 128 KB, in L2).
+// Tiles: MR rows × 8 columns, then 4 × 8 for the rows they leave; each k step loads one B row (2
+// vectors) and splats one A element per row. V8 11.3 compiles the 4 × 8 step to 36 instructions:
+// 8 mul + 8 add, 6 loads and 14 of address arithmetic and loop control, and runs about 6 a cycle,
+// so the loop is bound by instruction dispatch. A taller tile spreads the fixed part over more
+// multiply-adds (5 × 8 with mul + add: 42 for 10; 6 × 8 with relaxed FMA: 37 for 12) while
+// everything live fits V8's 15 usable xmm registers: 2 accumulators a row, the B vectors, the splat
+// in use and, without FMA, the product (5 × 8: 14; 6 × 8 FMA: 15). 6 × 8 with mul + add spills, as
+// does unrolling k by 2. Measured gains over 4 × 8: README, Performance.
 import { madd, f4 } from "./vec";
 
 @inline const NR: i32 = 8;
 @inline const KC: i32 = 256;
 @inline const MC: i32 = 128;
 @inline const NC: i32 = 256; // columns of a row-major B packed at a time by gemm_rm
-
-// Static scratch (zero-initialised, not part of any caller's buffers).
-const TILE: usize = memory.data(4 * NR * 4, 16); // a partial panel's C tile
-const PACK_B: usize = memory.data(KC * NC * 4, 64);
+// Rows of the tall tile: 6 where madd is one relaxed FMA, 5 with a separate multiply and add.
+@inline const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
 
 /** Floats a K-row, N-column matrix takes in panel layout. */
 @inline export function panel_size(K: i32, N: i32): i32 {
   return ((N + NR - 1) / NR) * NR * K;
+}
+
+/** Floats of scratch gemm_rm needs for a B of K rows and N columns: one packed block of B. */
+export function gemm_scratch_size(K: i32, N: i32): i32 {
+  return K <= 0 || N <= 0 ? 0 : panel_size(min(K, KC), min(N, NC));
 }
 
 /** C (+)= A·B with B in panels (panel p starts at b + 4*p*K*8). accumulate = false overwrites C. */
@@ -45,17 +59,22 @@ export function gemm(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
   }
 }
 
-/** C (+)= A·B with B row-major (row stride ldb floats), packed here block by block. */
-export function gemm_rm(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
+/**
+ * C (+)= A·B with B row-major (row stride ldb floats), packed block by block into
+ * pack [gemm_scratch_size(K, N) floats, 16-byte aligned], which is scratch.
+ */
+export function gemm_rm(c: usize, pack: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
                         ars: i32, acs: i32, ldb: i32, ldc: i32, cps: i32, accumulate: bool): void {
   assert(M >= 0 && N >= 0 && K >= 0 && ldb >= N, "gemm_rm: bad sizes");
+  assert(pack != 0 || K == 0 || N == 0, "gemm_rm: no scratch");
+  if (M == 0 || N == 0) return;
   if (K == 0) { zero_c(c, M, N, ldc, cps, accumulate); return; }
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = min(NC, N - j0);
-      pack_panels(PACK_B, b + f4(k0 * ldb + j0), kc, nc, ldb);
-      block(c + f4((j0 / NR) * cps), ldc, cps, a + f4(k0 * acs), ars, acs, PACK_B, kc * NR, M, nc, kc, accumulate || k0 > 0);
+      pack_panels(pack, b + f4(k0 * ldb + j0), kc, nc, ldb);
+      block(c + f4((j0 / NR) * cps), ldc, cps, a + f4(k0 * acs), ars, acs, pack, kc * NR, M, nc, kc, accumulate || k0 > 0);
     }
   }
 }
@@ -81,111 +100,176 @@ function pack_panels(dst: usize, src: usize, kc: i32, nc: i32, lds: i32): void {
   }
 }
 
-// C[M, N] (+)= A[M, kc] · Bp[kc, N]; panel p of Bp at bp + 4*p*bps.
-function block(c: usize, ldc: i32, cps: i32, a: usize, ars: i32, acs: i32,
-               bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
+// C[M, N] (+)= A[M, kc] · Bp[kc, N]; panel p of Bp at bp + 4*p*bps. Inlined into gemm and gemm_rm so
+// that each tile function has two callers: binaryen inlines a function called once, and a tile
+// inlined into this loop nest spilled its accumulators.
+@inline function block(c: usize, ldc: i32, cps: i32, a: usize, ars: i32, acs: i32,
+                       bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
+  if (!ASC_FEATURE_SIMD) { block_scalar(c, ldc, cps, a, ars, acs, bp, bps, M, N, kc, acc); return; }
   for (let i0 = 0; i0 < M; i0 += MC) {
-    const i1 = min(M, i0 + MC), i4 = i0 + ((i1 - i0) & ~3);
+    const i1 = min(M, i0 + MC);
+    // Row tiles: tall ones first, then 4-row ones, so that at most 3 rows are left over.
+    const it = i0 + tall_tiles(i1 - i0) * MR, i4 = it + ((i1 - it) & ~3);
     for (let p = 0; p * NR < N; p++) {
       const ncol = min(NR, N - p * NR);
       const pb = bp + f4(p * bps), pc = c + f4(p * cps);
-      for (let i = i0; i < i4; i += 4) tile(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, 4, ncol);
+      if (ncol == NR) {
+        for (let i = i0; i < it; i += MR) tile_tall(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc);
+        for (let i = it; i < i4; i += 4) tile4x8(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc);
+      } else {
+        for (let i = i0; i < it; i += MR) tile_edge(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, ncol, MR);
+        for (let i = it; i < i4; i += 4) tile_edge(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, ncol, 4);
+      }
     }
     if (i4 == i1) continue;
     // Leftover rows (all of them when M < 4, e.g. the B = 1 step): two full panels at a time.
     let p = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; (p + 2) * NR <= N; p += 2) {
-        const pb = bp + f4(p * bps), pc = c + f4(p * cps);
-        for (let i = i4; i < i1; i++) tile1x16(pc + f4(i * ldc), f4(cps), a + f4(i * ars), acs, pb, f4(bps), kc, acc);
-      }
+    for (; (p + 2) * NR <= N; p += 2) {
+      const pb = bp + f4(p * bps), pc = c + f4(p * cps);
+      for (let i = i4; i < i1; i++) tile1x16(pc + f4(i * ldc), f4(cps), a + f4(i * ars), acs, pb, f4(bps), kc, acc);
     }
     for (; p * NR < N; p++) {
       const ncol = min(NR, N - p * NR);
       const pb = bp + f4(p * bps), pc = c + f4(p * cps);
-      for (let i = i4; i < i1; i++) tile(pc + f4(i * ldc), ldc, a + f4(i * ars), ars, acs, pb, kc, acc, 1, ncol);
+      for (let i = i4; i < i1; i++) tile1x8(pc + f4(i * ldc), a + f4(i * ars), acs, pb, kc, acc, ncol);
     }
   }
 }
 
-// One tile of `rows` (4 or 1) × 8. A partial panel (ncol < 8) runs on a copy in TILE so that
-// columns past N are neither read from nor written to C; B's padding there is zero.
-@inline function tile(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32,
-                      acc: bool, rows: i32, ncol: i32): void {
-  if (ncol == NR) {
-    if (rows == 4) tile4x8(c, ldc, a, ars, acs, b, kc, acc);
-    else tile1x8(c, a, acs, b, kc, acc);
-    return;
+// The scalar build's block: every row on its own, panel by panel.
+function block_scalar(c: usize, ldc: i32, cps: i32, a: usize, ars: i32, acs: i32,
+                      bp: usize, bps: i32, M: i32, N: i32, kc: i32, acc: bool): void {
+  for (let i0 = 0; i0 < M; i0 += MC) {
+    const i1 = min(M, i0 + MC);
+    for (let p = 0; p * NR < N; p++) {
+      const ncol = min(NR, N - p * NR);
+      const pb = bp + f4(p * bps), pc = c + f4(p * cps);
+      for (let i = i0; i < i1; i++) row_scalar(pc + f4(i * ldc), a + f4(i * ars), f4(acs), pb, kc, acc, ncol);
+    }
   }
-  for (let r = 0; r < rows; r++) {
-    memory.fill(TILE + f4(r * NR), 0, NR * 4);
-    if (acc) memory.copy(TILE + f4(r * NR), c + f4(r * ldc), f4(ncol));
+}
+
+// How many MR-row tiles to cut from R rows: as many as possible, except that up to three of them
+// are traded for 4-row tiles when that leaves fewer single rows (R = 32, MR = 5: 4 tall + 3 of 4).
+function tall_tiles(R: i32): i32 {
+  const t = R / MR;
+  let best = t, left = (R - t * MR) & 3;
+  for (let u = t - 1; u >= 0 && u >= t - 3; u--) {
+    const l = (R - u * MR) & 3;
+    if (l < left) { best = u; left = l; }
   }
-  if (rows == 4) tile4x8(TILE, NR, a, ars, acs, b, kc, true);
-  else tile1x8(TILE, a, acs, b, kc, true);
-  for (let r = 0; r < rows; r++) memory.copy(c + f4(r * ldc), TILE + f4(r * NR), f4(ncol));
+  return best;
+}
+
+// Columns [j, j+4) of a C row with ncol valid columns (j = 0 or 4). A partial panel (ncol < 8) is
+// read and written lane by lane, so columns past N are never touched; B's padding there is zero.
+@inline function load_c(p: usize, ncol: i32, j: i32): v128 {
+  const q = p + f4(j), n = ncol - j;
+  if (n >= 4) return v128.load(q);
+  let v = f32x4.splat(0);
+  if (n > 0) v = v128.load32_lane(q, v, 0);
+  if (n > 1) v = v128.load32_lane(q, v, 1, 4);
+  if (n > 2) v = v128.load32_lane(q, v, 2, 8);
+  return v;
+}
+
+@inline function store_c(p: usize, v: v128, ncol: i32, j: i32): void {
+  const q = p + f4(j), n = ncol - j;
+  if (n >= 4) { v128.store(q, v); return; }
+  if (n > 0) v128.store32_lane(q, v, 0);
+  if (n > 1) v128.store32_lane(q, v, 1, 4);
+  if (n > 2) v128.store32_lane(q, v, 2, 8);
+}
+
+// A tile of `rows` (1 to 6, a constant at each call) × 8 columns, ncol of them valid. Each
+// accumulator adds its products in k order, one madd a step, whatever the tile's height.
+@inline function tile_rows(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32,
+                           acc: bool, ncol: i32, rows: i32): void {
+  const sc = f4(ldc), sr = f4(ars), sa = f4(acs);
+  const c0 = c, c1 = c0 + sc, c2 = c1 + sc, c3 = c2 + sc, c4 = c3 + sc, c5 = c4 + sc;
+  let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+  let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+  let x40 = f32x4.splat(0), x41 = f32x4.splat(0), x50 = f32x4.splat(0), x51 = f32x4.splat(0);
+  if (acc) {
+    x00 = load_c(c0, ncol, 0); x01 = load_c(c0, ncol, 4);
+    if (rows > 1) { x10 = load_c(c1, ncol, 0); x11 = load_c(c1, ncol, 4); }
+    if (rows > 2) { x20 = load_c(c2, ncol, 0); x21 = load_c(c2, ncol, 4); }
+    if (rows > 3) { x30 = load_c(c3, ncol, 0); x31 = load_c(c3, ncol, 4); }
+    if (rows > 4) { x40 = load_c(c4, ncol, 0); x41 = load_c(c4, ncol, 4); }
+    if (rows > 5) { x50 = load_c(c5, ncol, 0); x51 = load_c(c5, ncol, 4); }
+  }
+  let pa = a, pb = b;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let av = v128.load32_splat(pa);
+    x00 = madd(av, b0, x00); x01 = madd(av, b1, x01);
+    if (rows > 1) {
+      av = v128.load32_splat(pa + sr);
+      x10 = madd(av, b0, x10); x11 = madd(av, b1, x11);
+    }
+    if (rows > 2) {
+      av = v128.load32_splat(pa + 2 * sr);
+      x20 = madd(av, b0, x20); x21 = madd(av, b1, x21);
+    }
+    if (rows > 3) {
+      av = v128.load32_splat(pa + 3 * sr);
+      x30 = madd(av, b0, x30); x31 = madd(av, b1, x31);
+    }
+    if (rows > 4) {
+      av = v128.load32_splat(pa + 4 * sr);
+      x40 = madd(av, b0, x40); x41 = madd(av, b1, x41);
+    }
+    if (rows > 5) {
+      av = v128.load32_splat(pa + 5 * sr);
+      x50 = madd(av, b0, x50); x51 = madd(av, b1, x51);
+    }
+    pa += sa;
+    pb += NR * 4;
+  }
+  store_c(c0, x00, ncol, 0); store_c(c0, x01, ncol, 4);
+  if (rows > 1) { store_c(c1, x10, ncol, 0); store_c(c1, x11, ncol, 4); }
+  if (rows > 2) { store_c(c2, x20, ncol, 0); store_c(c2, x21, ncol, 4); }
+  if (rows > 3) { store_c(c3, x30, ncol, 0); store_c(c3, x31, ncol, 4); }
+  if (rows > 4) { store_c(c4, x40, ncol, 0); store_c(c4, x41, ncol, 4); }
+  if (rows > 5) { store_c(c5, x50, ncol, 0); store_c(c5, x51, ncol, 4); }
+}
+
+// Full panels: C is loaded and stored as whole vectors.
+function tile_tall(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32, acc: bool): void {
+  tile_rows(c, ldc, a, ars, acs, b, kc, acc, NR, MR);
 }
 
 function tile4x8(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32, acc: bool): void {
-  const sc = f4(ldc), sr = f4(ars), sa = f4(acs);
-  if (ASC_FEATURE_SIMD) {
-    const c0 = c, c1 = c0 + sc, c2 = c1 + sc, c3 = c2 + sc;
-    let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-    let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-    if (acc) {
-      x00 = v128.load(c0); x01 = v128.load(c0, 16);
-      x10 = v128.load(c1); x11 = v128.load(c1, 16);
-      x20 = v128.load(c2); x21 = v128.load(c2, 16);
-      x30 = v128.load(c3); x31 = v128.load(c3, 16);
-    }
-    let pa = a, pb = b;
-    for (let k = 0; k < kc; k++) {
-      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-      let av = v128.load32_splat(pa);
-      x00 = madd(av, b0, x00); x01 = madd(av, b1, x01);
-      av = v128.load32_splat(pa + sr);
-      x10 = madd(av, b0, x10); x11 = madd(av, b1, x11);
-      av = v128.load32_splat(pa + 2 * sr);
-      x20 = madd(av, b0, x20); x21 = madd(av, b1, x21);
-      av = v128.load32_splat(pa + 3 * sr);
-      x30 = madd(av, b0, x30); x31 = madd(av, b1, x31);
-      pa += sa;
-      pb += NR * 4;
-    }
-    v128.store(c0, x00); v128.store(c0, x01, 16);
-    v128.store(c1, x10); v128.store(c1, x11, 16);
-    v128.store(c2, x20); v128.store(c2, x21, 16);
-    v128.store(c3, x30); v128.store(c3, x31, 16);
-  } else {
-    for (let r = 0; r < 4; r++) tile_scalar(c + <usize>r * sc, a + <usize>r * sr, sa, b, kc, acc);
-  }
+  tile_rows(c, ldc, a, ars, acs, b, kc, acc, NR, 4);
 }
 
-@inline function tile1x8(c: usize, a: usize, acs: i32, b: usize, kc: i32, acc: bool): void {
+// The last panel when it is partial (ncol < 8), rows = MR or 4. A function of its own: lane stores
+// after a loop make V8 issue all of the loop's loads first, so the full-panel tiles must not contain
+// them, and a tall tile is run as 4 rows and MR - 4 (the same sums) because 5 rows spilled here.
+function tile_edge(c: usize, ldc: i32, a: usize, ars: i32, acs: i32, b: usize, kc: i32, acc: bool, ncol: i32, rows: i32): void {
+  tile_rows(c, ldc, a, ars, acs, b, kc, acc, ncol, 4);
+  if (rows > 4) tile_rows(c + f4(4 * ldc), ldc, a + f4(4 * ars), ars, acs, b, kc, acc, ncol, MR - 4);
+}
+
+// One row × 8 columns (ncol valid), k unrolled 2× and paired like tile1x16, so a row's result does
+// not depend on whether its panel ran here or there: acc += a0·b0 + a1·b1.
+function tile1x8(c: usize, a: usize, acs: i32, b: usize, kc: i32, acc: bool, ncol: i32): void {
   const sa = f4(acs);
-  if (ASC_FEATURE_SIMD) {
-    // Two independent accumulator pairs (even and odd k), summed at the end.
-    let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
-    if (acc) { x0 = v128.load(c); x1 = v128.load(c, 16); }
-    let pa = a, pb = b, k = 0;
-    for (; k + 2 <= kc; k += 2) {
-      const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + sa);
-      x0 = madd(a0, v128.load(pb), x0); x1 = madd(a0, v128.load(pb, 16), x1);
-      x2 = madd(a1, v128.load(pb, 32), x2); x3 = madd(a1, v128.load(pb, 48), x3);
-      pa += 2 * sa;
-      pb += 2 * NR * 4;
-    }
-    for (; k < kc; k++) {
-      const a0 = v128.load32_splat(pa);
-      x0 = madd(a0, v128.load(pb), x0); x1 = madd(a0, v128.load(pb, 16), x1);
-      pa += sa;
-      pb += NR * 4;
-    }
-    v128.store(c, f32x4.add(x0, x2));
-    v128.store(c, f32x4.add(x1, x3), 16);
-  } else {
-    tile_scalar(c, a, sa, b, kc, acc);
+  let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
+  if (acc) { x0 = load_c(c, ncol, 0); x1 = load_c(c, ncol, 4); }
+  let pa = a, pb = b, k = 0;
+  for (; k + 2 <= kc; k += 2) {
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + sa);
+    x0 = f32x4.add(x0, madd(a1, v128.load(pb, 32), f32x4.mul(a0, v128.load(pb))));
+    x1 = f32x4.add(x1, madd(a1, v128.load(pb, 48), f32x4.mul(a0, v128.load(pb, 16))));
+    pa += 2 * sa;
+    pb += 2 * NR * 4;
   }
+  if (k < kc) {
+    const a0 = v128.load32_splat(pa);
+    x0 = madd(a0, v128.load(pb), x0); x1 = madd(a0, v128.load(pb, 16), x1);
+  }
+  store_c(c, x0, ncol, 0); store_c(c, x1, ncol, 4);
 }
 
 // One row × 16 columns: two panels (byte stride sp; their C panels byte stride sc), k unrolled 2×
@@ -239,13 +323,19 @@ export function gemv_bias2(c: usize, b1: usize, b2: usize, x: usize, wx: usize, 
   }
 }
 
-// One row of C (8 columns) over a panel: the scalar build's tile, k outer so the panel streams.
-@inline function tile_scalar(c: usize, a: usize, sa: usize, b: usize, kc: i32, acc: bool): void {
-  if (!acc) memory.fill(c, 0, NR * 4);
+// One row of C (ncol of 8 columns) over a panel: the scalar build's tile, k outer so the panel
+// streams. A full panel gets its own copy with the constant width, which the compiler unrolls.
+@inline function row_scalar(c: usize, a: usize, sa: usize, b: usize, kc: i32, acc: bool, ncol: i32): void {
+  if (ncol == NR) row_scalar_n(c, a, sa, b, kc, acc, NR);
+  else row_scalar_n(c, a, sa, b, kc, acc, ncol);
+}
+
+@inline function row_scalar_n(c: usize, a: usize, sa: usize, b: usize, kc: i32, acc: bool, ncol: i32): void {
+  if (!acc) memory.fill(c, 0, f4(ncol));
   let pa = a, pb = b;
   for (let k = 0; k < kc; k++) {
     const av = load<f32>(pa);
-    for (let j = 0; j < NR; j++) store<f32>(c + f4(j), load<f32>(c + f4(j)) + av * load<f32>(pb + f4(j)));
+    for (let j = 0; j < ncol; j++) store<f32>(c + f4(j), load<f32>(c + f4(j)) + av * load<f32>(pb + f4(j)));
     pa += sa;
     pb += NR * 4;
   }

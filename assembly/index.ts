@@ -1,9 +1,11 @@
 // The ABI: every kernel the TypeScript side calls, and nothing else. test/abi.test.ts pins this list.
 // Enumerations passed as i32: the LSTM's recurrent activation `ract` (lstm_cell.ts) is 0 sigmoid,
 // 1 hard sigmoid; Linear's `act` (linear.ts) is 0 none (logits), 1 relu, 2 tanh, 3 sigmoid, 4 softmax.
-export { sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward } from "./activations";
-export { gemm, gemm_rm, transpose_packed, bias_rows, colsum_add } from "./gemm";
-export { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
+// gemm and gemm_rm are the GEMM entry: bench:kernels times them, and a thread pool splits the
+// input projection and the weight gradients into calls on column ranges (see gemm.ts).
+// The activations, the cell step and the bias helpers run inside the LSTM and linear kernels only.
+// Scratch is the caller's: no kernel writes below heap_base (gemm_scratch_size sizes gemm_rm's).
+export { gemm, gemm_rm, gemm_scratch_size, transpose_packed } from "./gemm";
 export { lstm_forward, lstm_backward } from "./lstm";
 export { sum_squares, scale, clip_value } from "./clip";
 export { linear_forward, linear_backward } from "./linear";

@@ -42,8 +42,9 @@ export function linear_forward(y: usize, x: usize, ldx: i32, w: usize, b: usize,
  *            then overwrites); ignored for ACT_NONE, where dz is dy.
  * dy [R,O] dL/dy; y [R,O] the forward's output (read for act != ACT_NONE); x [R,ldx] its input.
  * w_t: W in PyTorch orientation [O,In] as panels (transpose_packed of the stored w).
+ * pack [gemm_scratch_size(R, O)]: scratch for dw (see gemm_rm).
  */
-export function linear_backward(dx: usize, dw: usize, db: usize, dz: usize, dy: usize, y: usize,
+export function linear_backward(dx: usize, dw: usize, db: usize, dz: usize, pack: usize, dy: usize, y: usize,
                                 x: usize, ldx: i32, w_t: usize, R: i32, In: i32, O: i32, act: i32): void {
   assert(R >= 0 && In > 0 && O > 0 && ldx >= In, "linear_backward: bad sizes");
   assert(act >= ACT_NONE && act <= ACT_SOFTMAX, "linear_backward: unknown activation");
@@ -57,7 +58,7 @@ export function linear_backward(dx: usize, dw: usize, db: usize, dz: usize, dy: 
     else softmax_backward(dz, dy, y, R, O);
     g = dz;
   }
-  gemm_rm(dw, x, g, In, O, R, 1, ldx, O, 8, In * 8, true);
+  gemm_rm(dw, pack, x, g, In, O, R, 1, ldx, O, 8, In * 8, true);
   if (db != 0) colsum_add(db, 0, g, R, O, O);
   if (dx != 0) gemm(dx, g, w_t, R, In, O, O, 1, ldx, 8, false);
 }

@@ -90,6 +90,7 @@ function bias_init(out: usize, b1: usize, b2: usize, rows: i32, n: i32): bool {
  * da [T,B,G]      scratch: dL/d(pre-activations), kept for the weight GEMMs after the loop.
  * dht [T,B,Hout]  scratch, projection only: dL/dh_t.
  * dm [B,H], dhs [B,Hout]  scratch.
+ * pack [gemm_scratch_size(T·B, G)]  scratch for the weight-gradient GEMMs (see gemm_rm).
  * dy [T,B,ldy]    dL/dy for this direction (ignored at padded steps; at masked ones it joins dL/dh).
  * x, act, cs, cp, hp, m: what lstm_forward saved (m with mts = B*H).
  * wih_t [G,In], whh_t [G,Hout], whr_t [Hout,H] or 0: PyTorch-orientation weights in panels;
@@ -98,7 +99,7 @@ function bias_init(out: usize, b1: usize, b2: usize, rows: i32, n: i32): bool {
 export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
                               dwih: usize, dwhh: usize, dbih: usize, dbhh: usize, dwhr: usize,
                               dpi: usize, dpf: usize, dpo: usize,
-                              da: usize, dht: usize, dm: usize, dhs: usize,
+                              da: usize, dht: usize, dm: usize, dhs: usize, pack: usize,
                               dy: usize, ldy: i32,
                               x: usize, act: usize, cs: usize, cp: usize, hp: usize, m: usize,
                               wih_t: usize, whh_t: usize, whr_t: usize,
@@ -131,10 +132,10 @@ export function lstm_backward(dx: usize, ldx: i32, dh: usize, dc: usize,
     }
   }
   // Weight gradients over all T·B rows at once; rows not processed have da = 0 and add nothing.
-  gemm_rm(dwih, x, da, In, G, TB, 1, ldx, G, 8, In * 8, true);
-  gemm_rm(dwhh, hp, da, Hout, G, TB, 1, Hout, G, 8, Hout * 8, true);
+  gemm_rm(dwih, pack, x, da, In, G, TB, 1, ldx, G, 8, In * 8, true);
+  gemm_rm(dwhh, pack, hp, da, Hout, G, TB, 1, Hout, G, 8, Hout * 8, true);
   if (dbih != 0 || dbhh != 0) colsum_add(dbih != 0 ? dbih : dbhh, dbih != 0 ? dbhh : 0, da, TB, G, G);
-  if (whr_t != 0) gemm_rm(dwhr, m, dht, H, Hout, TB, 1, H, Hout, 8, H * 8, true);
+  if (whr_t != 0) gemm_rm(dwhr, pack, m, dht, H, Hout, TB, 1, H, Hout, 8, H * 8, true);
   gemm(dx, da, wih_t, TB, In, G, G, 1, ldx, 8, true);
 }
 

@@ -7,12 +7,6 @@
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** Sum of the four lanes. */
-@inline export function hsum(v: v128): f32 {
-  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
-}
-
 /** Byte offset of float index i. */
 @inline export function f4(i: i32): usize {
   return <usize>i << 2;

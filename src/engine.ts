@@ -1,7 +1,7 @@
 // The seam between an LSTM and its kernels: where its buffers live in wasm memory and which
 // kernel runs on which of them. Everything here trusts its arguments; src/lstm.ts validates.
 import type { Tensor } from "./tensor";
-import type { Backend } from "./wasm/backend";
+import { type Backend, type Kernels, gemmScratch } from "./wasm/backend";
 import { Workspace, type Ptrs } from "./wasm/workspace";
 import { type LSTMConfig, type Layout, layoutParams, dims, panelSize } from "./layout";
 import { ParamBlock } from "./params";
@@ -44,7 +44,7 @@ function inferSizes(d: Dims, cfg: LSTMConfig, T: number, B: number, gates: boole
     cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
   };
 }
-function backSizes(d: Dims, cfg: LSTMConfig, T: number, B: number) {
+function backSizes(k: Kernels, d: Dims, cfg: LSTMConfig, T: number, B: number) {
   const { H, D, Hout, L, I, G } = d;
   const TB = T * B, LD = L * D, proj = cfg.projSize > 0;
   return {
@@ -52,6 +52,7 @@ function backSizes(d: Dims, cfg: LSTMConfig, T: number, B: number) {
     da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
     flip: cfg.goBackwards ? B * D * Hout : 0,
     wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
+    pack: gemmScratch(k, TB, G), // dW's packing in lstm_backward (G >= every width it packs: G, Hout)
   };
 }
 /** The buffers of a training forward, kept for backward: per layer, and per (layer, direction). */
@@ -143,7 +144,7 @@ export class Engine {
 
   /** Bytes of the plans a call of T steps and B rows makes (training: forward and backward), allocating nothing. */
   bytesFor(T: number, B: number, train: boolean, ownX: boolean): number {
-    return train ? Workspace.bytes(trainSizes(this.d, this.cfg, T, B, false, ownX)) + Workspace.bytes(backSizes(this.d, this.cfg, T, B))
+    return train ? Workspace.bytes(trainSizes(this.d, this.cfg, T, B, false, ownX)) + Workspace.bytes(backSizes(this.be.k, this.d, this.cfg, T, B))
       : Workspace.bytes(inferSizes(this.d, this.cfg, T, B, false, false, ownX));
   }
 
@@ -174,7 +175,7 @@ export class Engine {
   planBackward(T: number, B: number): BackPlan {
     const key = this.backKey;
     if (key[0] === T && key[1] === B && this.backPlan) return this.backPlan;
-    this.backPlan = this.backWs.plan(backSizes(this.d, this.cfg, T, B));
+    this.backPlan = this.backWs.plan(backSizes(this.be.k, this.d, this.cfg, T, B));
     key[0] = T; key[1] = B;
     return this.backPlan;
   }
@@ -269,7 +270,7 @@ export class Engine {
         if (proj) K.transpose_packed(q.whr, w.whr, H, Hout);
         K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
           g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
-          q.da, q.dht, q.dm, q.dhs, dOut + 4 * d * Hout, D * Hout,
+          q.da, q.dht, q.dm, q.dhs, q.pack, dOut + 4 * d * Hout, D * Hout,
           xin, p.act[k], p.cs[k], p.cp[k], p.hp[k], p.m[k], q.wih, q.whh, q.whr,
           w.pi, w.pf, w.po, c.in.lens, c.in.mask, T, B, In, H, Hout, this.rev(d), this.ract);
       }

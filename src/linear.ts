@@ -1,6 +1,6 @@
 import { LSTMError, checkInt, checkBool, describe } from "./errors";
 import { type Tensor, type TensorLike, toTensor, intact } from "./tensor";
-import { backend } from "./wasm/backend";
+import { backend, gemmScratch } from "./wasm/backend";
 import { Workspace } from "./wasm/workspace";
 import { LayoutBuilder, panelSize } from "./layout";
 import { ParamBlock, type PreparedLoad } from "./params";
@@ -100,11 +100,11 @@ export class Linear {
   private b(grads = false): number { return this.config.bias ? (grads ? this.blk.grads : this.blk.params) + 4 * this.blk.entries[1].offset : 0; }
 
   // The sizes of R rows' buffers: inputs (standalone calls copy theirs in; in a Sequential the previous
-  // layer's rows are read where they are), outputs, dL/dz and dx, and Wᵀ. One layout for every
-  // call, so backward finds what its forward left.
+  // layer's rows are read where they are), outputs, dL/dz and dx, Wᵀ and dW's packing scratch
+  // (gemm_scratch_size). One layout for every call, so backward finds what its forward left.
   private sizes(R: number) {
     const { inputSize: In, outputSize: O } = this.config;
-    return { x: R * In, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O) };
+    return { x: R * In, y: R * O, dz: R * O, dx: R * In, wt: panelSize(In, O), pack: gemmScratch(this.blk.be.k, R, O) };
   }
   private plan(R: number) { return this.ws.plan(this.sizes(R)); }
 
@@ -123,7 +123,7 @@ export class Linear {
     const c = this.cached!, p = this.plan(R);
     const K = this.blk.be.k;
     K.transpose_packed(p.wt, this.w(), In, O);
-    K.linear_backward(dx, this.w(true), this.b(true), p.dz, dy, c.y, c.x, In, p.wt, R, In, O, act);
+    K.linear_backward(dx, this.w(true), this.b(true), p.dz, p.pack, dy, c.y, c.x, In, p.wt, R, In, O, act);
   }
 
   /**

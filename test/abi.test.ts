@@ -6,6 +6,8 @@ import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WASM } from "../src/wasm/embedded";
+import { init, LSTM, Linear, Sequential, Adam, clipGradNorm } from "../src/index";
+import { backend } from "../src/wasm/backend";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const BUILD_NAMES = ["relaxed-simd", "simd", "scalar"] as const;
@@ -13,11 +15,9 @@ type Build = (typeof BUILD_NAMES)[number];
 
 // Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
 const KERNELS = [
-  "adam_step", "bias_rows", "clip_value", "colsum_add", "dropout_backward", "dropout_forward",
-  "embedding_backward", "embedding_forward", "gemm", "gemm_rm", "linear_backward", "linear_forward",
-  "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward", "mse", "orthonormalize_rows",
-  "scale", "sgd_step", "sigmoid_backward", "sigmoid_forward", "softmax_xent", "sum_squares",
-  "tanh_backward", "tanh_forward", "transpose_packed",
+  "adam_step", "clip_value", "dropout_backward", "dropout_forward", "embedding_backward", "embedding_forward",
+  "gemm", "gemm_rm", "gemm_scratch_size", "linear_backward", "linear_forward", "lstm_backward", "lstm_forward",
+  "mse", "orthonormalize_rows", "scale", "sgd_step", "softmax_xent", "sum_squares", "transpose_packed",
 ];
 const EXPORTS = [...KERNELS, "heap_base", "memory"].sort();
 
@@ -144,10 +144,21 @@ describe("instructions in each build", () => {
   // An f32x4 op in the body: sum_squares accumulates in f64x2, so its one is f64x2.promote_low_f32x4.
   const usesF32x4 = (body: string) => body.includes("f32x4");
   // Vectorised in their own exported body. gemm and gemm_rm are not: their arithmetic is in the
-  // tiles they call (tile4x8, a function of its own; tile1x8, @inline, inside the block loop).
-  const SIMD_KERNELS = ["lstm_cell_forward", "lstm_cell_backward", "sigmoid_forward", "tanh_forward", "sum_squares", "scale", "clip_value",
-    "mse", "softmax_xent", "sgd_step", "adam_step", "dropout_forward", "embedding_backward"];
+  // tiles they call. Nor are lstm_forward and lstm_backward: see cellCode.
+  const SIMD_KERNELS = ["sum_squares", "scale", "clip_value", "mse", "softmax_xent", "sgd_step", "adam_step",
+    "dropout_forward", "embedding_backward"];
   const GEMMS = ["gemm", "gemm_rm"];
+  const LSTMS = ["lstm_forward", "lstm_backward"];
+
+  /**
+   * An LSTM export's own code: its body and every function it calls, less the GEMM (gemm, gemm_rm
+   * and what they call). That is the cell step and the activations, called or inlined.
+   */
+  function cellCode(t: string, k: string): string[] {
+    const exps = exportedFunctions(t), all = allFunctions(t);
+    const gemm = new Set<string>(GEMMS.flatMap((g) => [exps.get(g)!, ...callees(t, g).keys()]));
+    return [all.get(exps.get(k)!)!, ...[...callees(t, k)].filter(([name]) => !gemm.has(name)).map(([, body]) => body)];
+  }
 
   /** What the tile functions under a gemm export contain: every function it calls, transitively. */
   function gemmTiles(t: string, k: string): string[] {
@@ -185,34 +196,63 @@ describe("instructions in each build", () => {
     },
   );
 
-  it("the simd build uses f32x4 ops inside every vectorised kernel and no relaxed instruction", () => {
+  it("the simd build uses f32x4 ops inside every vectorised kernel and the LSTMs' cell code, and no relaxed instruction", () => {
     const t = wat("simd");
     const bodies = functionBodies(t);
     for (const k of SIMD_KERNELS) {
       expect(bodies.has(k)).toBe(true);
       expect(`${k}: ${usesF32x4(bodies.get(k)!)}`).toBe(`${k}: true`);
     }
+    for (const k of LSTMS) expect(`${k}: ${cellCode(t, k).some(usesF32x4)}`).toBe(`${k}: true`);
     expect(t.includes("relaxed")).toBe(false);
   });
 
-  it("the relaxed-simd build uses f32x4.relaxed_madd in lstm_cell_forward and in gemm's and gemm_rm's tiles", () => {
+  it("the relaxed-simd build uses f32x4.relaxed_madd in the LSTMs' cell code and in gemm's and gemm_rm's tiles", () => {
     const t = wat("relaxed-simd");
-    const bodies = functionBodies(t);
-    expect(`lstm_cell_forward: ${bodies.get("lstm_cell_forward")!.includes("f32x4.relaxed_madd")}`).toBe("lstm_cell_forward: true");
+    for (const k of LSTMS) {
+      expect(`${k}: ${cellCode(t, k).some((f) => f.includes("f32x4.relaxed_madd"))}`).toBe(`${k}: true`);
+    }
     for (const k of GEMMS) {
       const fns = gemmTiles(t, k);
       expect(`${k}: ${fns.some((f) => f.includes("f32x4.relaxed_madd"))}`).toBe(`${k}: true`);
-      // Every multiply-add of the tiles goes through madd(), i.e. relaxed_madd in this build. The one
-      // plain product is the first of the single-row tile's pairs (a0·b0, then madd(a1, b1, ·)).
+      // Every multiply-add of the tiles goes through madd(), i.e. relaxed_madd in this build. The plain
+      // products are the first of each pair in the single-row tiles (a0·b0, then madd(a1, b1, ·)):
+      // 4 in tile1x16, 2 in tile1x8.
       const count = (op: string) => fns.reduce((n, f) => n + f.split(op).length - 1, 0);
       expect(`${k}: ${count("f32x4.mul")} mul, ${count("f32x4.relaxed_madd")} madd`)
-        .toBe(`${k}: 4 mul, ${count("f32x4.relaxed_madd")} madd`);
+        .toBe(`${k}: 6 mul, ${count("f32x4.relaxed_madd")} madd`);
     }
   });
 
   it("the relaxed-simd build is still vectorised in every kernel the simd build vectorises", () => {
-    const bodies = functionBodies(wat("relaxed-simd"));
+    const t = wat("relaxed-simd");
+    const bodies = functionBodies(t);
     for (const k of SIMD_KERNELS) expect(`${k}: ${usesF32x4(bodies.get(k)!)}`).toBe(`${k}: true`);
+    for (const k of LSTMS) expect(`${k}: ${cellCode(t, k).some(usesF32x4)}`).toBe(`${k}: true`);
+  });
+});
+
+describe("kernels keep no state", () => {
+  // Scratch is passed in (gemm_rm's packing, linear_backward, lstm_backward), so threads sharing one
+  // memory cannot race on it, and re-applying the data segments in a new instance changes nothing.
+  it.each(BUILD_NAMES)("%s has no globals, and training leaves every byte below heap_base as instantiation wrote it", async (b) => {
+    expect(`globals: ${wat(b).includes("(global ")}`).toBe("globals: false");
+    await init({ backend: b });
+    const rng = (() => { let s = 7; return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1); })();
+    const x = Float32Array.from({ length: 12 * 5 * 3 }, rng), y = Float32Array.from({ length: 12 * 2 }, rng);
+    const model = new Sequential([new LSTM({ inputSize: 3, hiddenSize: 13, projSize: 5, bidirectional: true, seed: 1 }),
+      new Linear({ inputSize: 10, outputSize: 2, seed: 1 })]);
+    await model.fit({ data: x, shape: [12, 5, 3] }, { data: y, shape: [12, 2] }, { epochs: 2, batchSize: 5, optimizer: new Adam({ lr: 1e-2 }) });
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 9, seed: 2 });
+    lstm.forward(x, { seqLen: 5, batch: 12, train: true });
+    lstm.backward({ dy: Float32Array.from({ length: 5 * 12 * 9 }, rng) });
+    clipGradNorm(lstm.grads(), 0.5);
+    lstm.step(x.subarray(0, 3), lstm.initialState(1));
+    const k = backend().k, base = k.heap_base();
+    const fresh = new WebAssembly.Instance(new WebAssembly.Module(bytesOf(b)), {}).exports as unknown as { memory: WebAssembly.Memory };
+    expect(Buffer.compare(new Uint8Array(k.memory.buffer, 0, base), new Uint8Array(fresh.memory.buffer, 0, base))).toBe(0);
+    model.dispose();
+    lstm.dispose();
   });
 });
 

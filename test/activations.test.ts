@@ -1,58 +1,27 @@
-// Activation kernels (assembly/activations.ts) against float64, called directly on every build.
+// The activations (assembly/activations.ts) against float64, on every build, as the LSTM applies
+// them: through lstm_forward's saved gates, the only place they run. One step (T = 1, B = 1) with
+// hidden size n, zero input and -0 weights (test/helpers/gates.ts) makes the pre-activations exactly
+// b_ih + b_hh; with b_hh = -0 (v + -0 = v for every float, -0 and NaN included) and
+// b_ih = [xs; xs; xs; xs] the gates are i = f = o = σ(xs) and g = tanh(xs). i and f go through one
+// sigmoid call over 2n floats, o through another over n, g through tanh over n, each in place.
 import { describe, it, expect } from "vitest";
 import { backend, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32, refSigmoid } from "./helpers/ref";
+import { forwardGates } from "./helpers/gates";
 
 const FLT_MAX = 3.4028234663852886e38;
 const DENORM = 1e-45; // rounds to the smallest float32 denormal, 2^-149
-const SENTINEL = Math.fround(-12345.678);
-const G = 4; // guard floats on each side of every output; 4 keeps the data 16-byte aligned
-const SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 33];
+const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 13, 33];
 const BOUND = 1e-6;
+const GATE = ["i", "f", "o"];
 
-type Fwd = "sigmoid_forward" | "tanh_forward";
-type Bwd = "sigmoid_backward" | "tanh_backward";
-const REF: Record<Fwd, (x: number) => number> = { sigmoid_forward: refSigmoid, tanh_forward: Math.tanh };
-
-/** Copy `data` into a fresh block with G sentinel floats either side; returns the data's byte pointer. */
-function put(be: Backend, data: ArrayLike<number>): number {
-  const p = be.arena.alloc((data.length + 2 * G) * 4);
-  const f = be.f32; // after alloc: a grow detaches older views
-  f.fill(SENTINEL, p >> 2, (p >> 2) + data.length + 2 * G);
-  f.set(data, (p >> 2) + G);
-  return p + 4 * G;
-}
-
-/** Read n floats at ptr, check the guards around them survived, and release the block. */
-function take(be: Backend, ptr: number, n: number, label: string): Float32Array {
-  const f = be.f32, o = ptr >> 2;
-  for (let k = 1; k <= G; k++) expect(f[o - k], `${label}: guard ${k} before the data`).toBe(SENTINEL);
-  for (let k = 0; k < G; k++) expect(f[o + n + k], `${label}: guard out[n+${k}] (n=${n})`).toBe(SENTINEL);
-  const out = f.slice(o, o + n);
-  be.arena.release(ptr - 4 * G);
-  return out;
-}
-
-/** Run a forward kernel out of place (or in place); x must come back unchanged out of place. */
-function fwd(be: Backend, name: Fwd, xs: ArrayLike<number>, inPlace = false): Float32Array {
-  const n = xs.length;
-  const px = put(be, xs);
-  const po = inPlace ? px : put(be, new Float32Array(n).fill(SENTINEL));
-  be.k[name](po, px, n);
-  const out = take(be, po, n, `${name} n=${n}${inPlace ? " in place" : ""}`);
-  if (!inPlace) expect(take(be, px, n, `${name} input`)).toEqual(Float32Array.from(xs));
-  return out;
-}
-
-function bwd(be: Backend, name: Bwd, dy: Float32Array, s: Float32Array): Float32Array {
-  const n = dy.length;
-  const pdy = put(be, dy), ps = put(be, s), pdx = put(be, new Float32Array(n).fill(SENTINEL));
-  be.k[name](pdx, pdy, ps, n);
-  const dx = take(be, pdx, n, `${name} n=${n}`);
-  expect(take(be, pdy, n, `${name} dy`)).toEqual(dy);
-  expect(take(be, ps, n, `${name} saved output`)).toEqual(s);
-  return dx;
+/** The three sigmoid gates (i, f, o) and the tanh gate (g) of pre-activations xs in every gate block. */
+function both(be: Backend, xs: Float32Array): { sig: Float32Array[]; tanh: Float32Array } {
+  const n = xs.length, bih = new Float32Array(4 * n);
+  for (let q = 0; q < 4; q++) bih.set(xs, q * n);
+  const a = forwardGates(be, 1, 1, n, bih, new Float32Array(4 * n).fill(-0));
+  return { sig: [a.subarray(0, n), a.subarray(n, 2 * n), a.subarray(3 * n)], tanh: a.subarray(2 * n, 3 * n) };
 }
 
 /** The sweep: every float32 at step 1e-3 in [-20, 20], log-spaced magnitudes 1e-45..1e30 of both signs, ±FLT_MAX. */
@@ -73,143 +42,95 @@ function maxAbsError(out: Float32Array, xs: Float32Array, ref: (x: number) => nu
   return { err, at };
 }
 
-describe.each(BUILDS)("activation kernels on the %s build", (build) => {
-  it.each(["sigmoid_forward", "tanh_forward"] as const)(
-    "%s is within 1e-6 absolute of float64 over [-20,20] step 1e-3 and a log sweep to ±FLT_MAX",
-    async (name) => {
-      await use(build);
-      const xs = sweep();
-      const { err, at } = maxAbsError(fwd(backend(), name, xs), xs, REF[name]);
-      expect(err, `${name} on ${build}: max abs error ${err} at x=${at}`).toBeLessThanOrEqual(BOUND);
-    },
-  );
+describe.each(BUILDS)("sigmoid and tanh in lstm_forward's gates on the %s build", (build) => {
+  it("σ (gates i, f, o) and tanh (gate g) are within 1e-6 absolute of float64 over [-20,20] step 1e-3 and a log sweep to ±FLT_MAX", async () => {
+    await use(build);
+    const xs = sweep();
+    const { sig, tanh } = both(backend(), xs);
+    sig.forEach((s, q) => {
+      const { err, at } = maxAbsError(s, xs, refSigmoid);
+      expect(err, `σ (gate ${GATE[q]}) on ${build}: max abs error ${err} at x=${at}`).toBeLessThanOrEqual(BOUND);
+    });
+    const { err, at } = maxAbsError(tanh, xs, Math.tanh);
+    expect(err, `tanh on ${build}: max abs error ${err} at x=${at}`).toBeLessThanOrEqual(BOUND);
+  });
 
-  it("tanh is exactly odd and sigmoid(x) + sigmoid(-x) is within 1e-6 of 1", async () => {
+  it("tanh is exactly odd and σ(x) + σ(-x) is within 1e-6 of 1", async () => {
     await use(build);
     const be = backend();
     const xs = sweep();
-    const neg = xs.map((x) => -x);
-    const tp = fwd(be, "tanh_forward", xs), tn = fwd(be, "tanh_forward", neg);
-    const sp = fwd(be, "sigmoid_forward", xs), sn = fwd(be, "sigmoid_forward", neg);
+    const p = both(be, xs), n = both(be, xs.map((x) => -x));
     for (let k = 0; k < xs.length; k++) {
-      if (!Object.is(tn[k], -tp[k])) expect.fail(`tanh(${neg[k]}) = ${tn[k]} but tanh(${xs[k]}) = ${tp[k]}`);
-      const d = Math.abs(sp[k] + sn[k] - 1);
-      if (!(d <= BOUND)) expect.fail(`sigmoid(${xs[k]}) + sigmoid(${neg[k]}) = ${sp[k] + sn[k]}`);
+      if (!Object.is(n.tanh[k], -p.tanh[k])) expect.fail(`tanh(${-xs[k]}) = ${n.tanh[k]} but tanh(${xs[k]}) = ${p.tanh[k]}`);
+      for (let q = 0; q < 3; q++) {
+        const d = Math.abs(p.sig[q][k] + n.sig[q][k] - 1);
+        if (!(d <= BOUND)) expect.fail(`gate ${GATE[q]}: σ(${xs[k]}) + σ(${-xs[k]}) = ${p.sig[q][k] + n.sig[q][k]}`);
+      }
     }
   });
 
   it("outputs are finite and in range for every finite input, including ±FLT_MAX, denormals and ±0", async () => {
     await use(build);
-    const be = backend();
     const xs = Float32Array.from([FLT_MAX, -FLT_MAX, DENORM, -DENORM, 0, -0, 88, -88, 89, -89, 1e-38, -1e-38,
       44, -44, 45, -45, 103, -103, 1e10, -1e10]);
     expect(xs[2]).toBeGreaterThan(0); // really a denormal, not flushed by the rounding
-    const s = fwd(be, "sigmoid_forward", xs), t = fwd(be, "tanh_forward", xs);
+    const { sig, tanh } = both(backend(), xs);
     for (let k = 0; k < xs.length; k++) {
-      expect(s[k] >= 0 && s[k] <= 1, `sigmoid(${xs[k]}) = ${s[k]}`).toBe(true);
-      expect(t[k] >= -1 && t[k] <= 1, `tanh(${xs[k]}) = ${t[k]}`).toBe(true);
+      for (const s of sig) expect(s[k] >= 0 && s[k] <= 1, `σ(${xs[k]}) = ${s[k]}`).toBe(true);
+      expect(tanh[k] >= -1 && tanh[k] <= 1, `tanh(${xs[k]}) = ${tanh[k]}`).toBe(true);
     }
   });
 
-  it("tanh(±0) keeps the sign of zero and sigmoid(±0) is 0.5", async () => {
+  it("tanh(±0) keeps the sign of zero and σ(±0) is 0.5", async () => {
     await use(build);
-    const be = backend();
-    // Placed both in a vector block and in the scalar tail.
+    // n = 6: zeros in a vector block and in the scalar tail of every call.
     const xs = Float32Array.from([0, -0, 1, 2, -0, 0]);
-    const t = fwd(be, "tanh_forward", xs), s = fwd(be, "sigmoid_forward", xs);
+    const { sig, tanh } = both(backend(), xs);
     for (const k of [0, 1, 4, 5]) {
-      expect(Object.is(t[k], xs[k]), `tanh(${Object.is(xs[k], -0) ? "-0" : "+0"}) = ${t[k]}`).toBe(true);
-      expect(s[k]).toBe(0.5);
+      expect(Object.is(tanh[k], xs[k]), `tanh(${Object.is(xs[k], -0) ? "-0" : "+0"}) = ${tanh[k]}`).toBe(true);
+      for (const s of sig) expect(s[k]).toBe(0.5);
     }
   });
 
-  it("+Infinity gives sigmoid 1 and tanh 1; -Infinity gives tanh -1", async () => {
+  it("+Infinity gives σ 1 and tanh 1; -Infinity gives tanh -1 and σ exactly 0, its limit", async () => {
     await use(build);
-    const be = backend();
     const xs = Float32Array.from([Infinity, -Infinity, 1, Infinity, -Infinity]); // vector lanes and tail
-    const s = fwd(be, "sigmoid_forward", xs), t = fwd(be, "tanh_forward", xs);
-    for (const k of [0, 3]) { expect(s[k], `sigmoid(+Inf) [${k}]`).toBe(1); expect(t[k], `tanh(+Inf) [${k}]`).toBe(1); }
-    for (const k of [1, 4]) expect(t[k], `tanh(-Inf) [${k}]`).toBe(-1);
-  });
-
-  it("-Infinity gives sigmoid exactly 0, its limit", async () => {
-    await use(build);
-    const s = fwd(backend(), "sigmoid_forward", Float32Array.from([-Infinity, 1, 2, 3, -Infinity]));
-    for (const k of [0, 4]) expect(s[k], `sigmoid(-Inf) [${k}]`).toBe(0);
+    const { sig, tanh } = both(backend(), xs);
+    for (const k of [0, 3]) {
+      expect(tanh[k], `tanh(+Inf) [${k}]`).toBe(1);
+      for (const s of sig) expect(s[k], `σ(+Inf) [${k}]`).toBe(1);
+    }
+    for (const k of [1, 4]) {
+      expect(tanh[k], `tanh(-Inf) [${k}]`).toBe(-1);
+      for (const s of sig) expect(s[k], `σ(-Inf) [${k}]`).toBe(0);
+    }
   });
 
   it("NaN in gives NaN out, without disturbing neighbouring lanes", async () => {
     await use(build);
-    const be = backend();
     const xs = Float32Array.from([NaN, 0.5, -NaN, 2, 1, NaN]); // a NaN in each path
-    const s = fwd(be, "sigmoid_forward", xs), t = fwd(be, "tanh_forward", xs);
-    for (const k of [0, 2, 5]) { expect(s[k]).toBeNaN(); expect(t[k]).toBeNaN(); }
+    const { sig, tanh } = both(backend(), xs);
+    for (const k of [0, 2, 5]) {
+      expect(tanh[k]).toBeNaN();
+      for (const s of sig) expect(s[k]).toBeNaN();
+    }
     for (const k of [1, 3, 4]) {
-      expect(Math.abs(s[k] - refSigmoid(xs[k]))).toBeLessThanOrEqual(BOUND);
-      expect(Math.abs(t[k] - Math.tanh(xs[k]))).toBeLessThanOrEqual(BOUND);
+      expect(Math.abs(tanh[k] - Math.tanh(xs[k]))).toBeLessThanOrEqual(BOUND);
+      for (const s of sig) expect(Math.abs(s[k] - refSigmoid(xs[k]))).toBeLessThanOrEqual(BOUND);
     }
   });
 
-  it.each(["sigmoid_forward", "tanh_forward"] as const)(
-    "%s computes every element for n = 0..33 around the vector width and writes nothing past n",
-    async (name) => {
-      await use(build);
-      const be = backend();
-      const rng = mulberry32(11);
-      for (const n of SIZES) {
-        const xs = Float32Array.from({ length: n }, () => 12 * rng() - 6);
-        const out = fwd(be, name, xs); // fwd checks the guards
-        for (let k = 0; k < n; k++) {
-          expect(Math.abs(out[k] - REF[name](xs[k])), `${name} n=${n} element ${k}`).toBeLessThanOrEqual(BOUND);
-        }
-      }
-    },
-  );
-
-  it.each(["sigmoid_forward", "tanh_forward"] as const)(
-    "%s in place (out == x) gives bit-identical values to out of place",
-    async (name) => {
-      await use(build);
-      const be = backend();
-      const rng = mulberry32(12);
-      for (const n of SIZES) {
-        const xs = Float32Array.from({ length: n }, () => 40 * rng() - 20);
-        expect(fwd(be, name, xs, true), `${name} n=${n}`).toEqual(fwd(be, name, xs));
-      }
-    },
-  );
-
-  it("sigmoid_backward equals dy*s*(1-s) in float64 within 1e-6 relative, for every size", async () => {
+  it("every element is computed for n = 1..33 around the vector width, and nothing is written past the gates", async () => {
     await use(build);
     const be = backend();
-    const rng = mulberry32(13);
+    const rng = mulberry32(11);
     for (const n of SIZES) {
-      const dy = Float32Array.from({ length: n }, () => 4 * rng() - 2);
-      // Saved outputs as the forward makes them, including the saturated ends 0 and 1.
-      const s = Float32Array.from({ length: n }, (_, k) => (k % 5 === 4 ? k % 2 : refSigmoid(30 * rng() - 15)));
-      const dx = bwd(be, "sigmoid_backward", dy, s);
+      const xs = Float32Array.from({ length: n }, () => 12 * rng() - 6);
+      // An overrun of one gate's call lands in the next gate's block (and shows there) or in the guard.
+      const { sig, tanh } = both(be, xs);
       for (let k = 0; k < n; k++) {
-        const want = dy[k] * s[k] * (1 - s[k]);
-        expect(Math.abs(dx[k] - want), `n=${n} k=${k}: dy=${dy[k]} s=${s[k]} got ${dx[k]} want ${want}`)
-          .toBeLessThanOrEqual(1e-6 * Math.abs(want));
-      }
-    }
-  });
-
-  it("tanh_backward equals dy*(1-t^2) in float64 within 1e-6 relative (plus t^2's own rounding near |t|=1)", async () => {
-    await use(build);
-    const be = backend();
-    const rng = mulberry32(14);
-    for (const n of SIZES) {
-      const dy = Float32Array.from({ length: n }, () => 4 * rng() - 2);
-      const t = Float32Array.from({ length: n }, (_, k) => (k % 5 === 4 ? (k % 2 ? 1 : -1) : Math.tanh(8 * rng() - 4)));
-      const dx = bwd(be, "tanh_backward", dy, t);
-      for (let k = 0; k < n; k++) {
-        const want = dy[k] * (1 - t[k] * t[k]);
-        // float32 t*t is rounded once (error <= 2^-24 t^2); 1 - t^2 cancels that into |dy| * 2^-24.
-        const tol = 1e-6 * Math.abs(want) + 2 ** -24 * Math.abs(dy[k]);
-        expect(Math.abs(dx[k] - want), `n=${n} k=${k}: dy=${dy[k]} t=${t[k]} got ${dx[k]} want ${want}`)
-          .toBeLessThanOrEqual(tol);
+        sig.forEach((s, q) => expect(Math.abs(s[k] - refSigmoid(xs[k])), `σ gate ${GATE[q]} n=${n} element ${k}`).toBeLessThanOrEqual(BOUND));
+        expect(Math.abs(tanh[k] - Math.tanh(xs[k])), `tanh n=${n} element ${k}`).toBeLessThanOrEqual(BOUND);
       }
     }
   });

@@ -18,7 +18,7 @@ describe.each(BUILDS)("the %s debug build", (build) => {
     expect(be.custom).toBe(true);
     const p = be.arena.alloc(1024);
     // ldb = 4 < N = 8: the release build trusts this; the debug build asserts.
-    expect(() => be.k.gemm_rm(p, p, p, 2, 8, 2, 2, 1, 4, 8, 8, 0)).toThrow(/gemm_rm: bad sizes.*assembly\/gemm\.ts/);
+    expect(() => be.k.gemm_rm(p, p, p, p, 2, 8, 2, 2, 1, 4, 8, 8, 0)).toThrow(/gemm_rm: bad sizes.*assembly\/gemm\.ts/);
     be.arena.release(p);
   });
 

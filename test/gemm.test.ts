@@ -1,12 +1,15 @@
-// GEMM, transpose, bias and clipping kernels (assembly/gemm.ts, assembly/clip.ts) called directly
-// on every build, against float64 references. Layouts (assembly/gemm.ts): B in 8-column panels,
-// element (k, j) at (j>>3)*K*8 + k*8 + (j&7), the last panel zero-padded; A element (i, k) at
-// i*ars + k*acs; C element (i, j) at (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed
-// like B (cps = M*8, ldc = 8).
+// GEMM, transpose, bias and clipping kernels (assembly/gemm.ts, assembly/clip.ts) on every build,
+// against float64 references: called directly where they are exports, else through the kernel that
+// runs them (bias_rows in lstm_forward, colsum_add in linear_backward and lstm_backward).
+// Layouts (assembly/gemm.ts): B in 8-column panels, element (k, j) at (j>>3)*K*8 + k*8 + (j&7), the
+// last panel zero-padded; A element (i, k) at i*ars + k*acs; C element (i, j) at
+// (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed like B (cps = M*8, ldc = 8).
 import { describe, it, expect } from "vitest";
 import { backend, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
+import { forwardGates } from "./helpers/gates";
+import { LSTM } from "../src/index";
 
 const SENTINEL = Math.fround(-12345.678);
 const G = 4; // guard floats after every output block
@@ -101,8 +104,15 @@ function checkGemm(be: Backend, rng: () => number, g: GemmCase): void {
   }
   const [ars, acs] = tn ? [1, lda] : [lda, 1];
   const pa = put(be, A), pb = put(be, B), pc = put(be, C);
-  if (rm) be.k.gemm_rm(pc, pa, pb, M, N, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
-  else be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+  if (rm) {
+    // Scratch of exactly the documented size, NaN to start: stale contents must not matter, and the
+    // guard after it shows a write past its end.
+    const pk = put(be, new Float32Array(be.k.gemm_scratch_size(K, N)).fill(NaN));
+    be.k.gemm_rm(pc, pk, pa, pb, M, N, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
+    take(be, pk, be.k.gemm_scratch_size(K, N), `${label} scratch`);
+  } else {
+    be.k.gemm(pc, pa, pb, M, N, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+  }
   const got = take(be, pc, cLen, label);
   expectSameBits(take(be, pa, A.length, `${label} A`), A, `${label}: A`);
   expectSameBits(take(be, pb, B.length, `${label} B`), B, `${label}: B`);
@@ -178,7 +188,7 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     // K=0 overwrites with exact zeros, through either kernel.
     for (const rm of [false, true]) {
       const pc = put(be, new Float32Array(5 * 9).fill(NaN));
-      if (rm) be.k.gemm_rm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 9, 8, 0);
+      if (rm) be.k.gemm_rm(pc, 0, pc, pc, 5, 9, 0, 0, 1, 9, 9, 8, 0); // K = 0: no scratch needed
       else be.k.gemm(pc, pc, pc, 5, 9, 0, 0, 1, 9, 8, 0);
       expect(take(be, pc, 5 * 9, `K=0 ${rm ? "gemm_rm" : "gemm"}`)).toEqual(new Float32Array(5 * 9));
     }
@@ -213,6 +223,43 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     }
   });
 
+  it("column ranges split at multiples of 8 give C bit-identical to the whole call (how threads split a GEMM)", async () => {
+    await use(build);
+    const be = backend();
+    const rng = mulberry32(34);
+    // M covers tall and 4-row tiles and single leftover rows; N = 45 ends in a partial panel; K crosses a 256 block.
+    const N = 45, cuts = [[0, 8, 24, 45], [0, 16, 40, 45], [0, 8, 16, 24, 32, 40, 45]];
+    for (const v of VARIANTS) {
+      for (const M of [1, 3, 6, 9, 13, 32, 37]) {
+        for (const K of [7, 300]) {
+          for (const accumulate of [false, true]) {
+            const lda = (v.tn ? M : K) + 1, ldb = N + 3;
+            const A = randoms(rng, (v.tn ? K : M) * lda), Brm = randoms(rng, K * ldb);
+            const [ars, acs] = v.tn ? [1, lda] : [lda, 1];
+            const [ldc, cps, cLen] = v.packedC ? [NR, M * NR, panelSize(M, N)] : [N + 2, NR, M * (N + 2)];
+            const C0 = randoms(rng, cLen);
+            const B = v.rm ? Brm : toPanels(Brm, K, N, ldb);
+            const pa = put(be, A), pb = put(be, B), pk = put(be, new Float32Array(be.k.gemm_scratch_size(K, N)));
+            const run = (c: number, j0: number, j1: number) => {
+              const cj = c + 4 * (j0 / NR) * cps;
+              if (v.rm) be.k.gemm_rm(cj, pk, pa, pb + 4 * j0, M, j1 - j0, K, ars, acs, ldb, ldc, cps, accumulate ? 1 : 0);
+              else be.k.gemm(cj, pa, pb + 4 * j0 * K, M, j1 - j0, K, ars, acs, ldc, cps, accumulate ? 1 : 0);
+            };
+            const whole = put(be, C0);
+            run(whole, 0, N);
+            const want = take(be, whole, cLen, "whole");
+            for (const cut of cuts) {
+              const pc = put(be, C0);
+              for (let i = 0; i + 1 < cut.length; i++) run(pc, cut[i], cut[i + 1]);
+              expectSameBits(take(be, pc, cLen, "split"), want, `${v.name} M=${M} K=${K} acc=${accumulate} split at ${cut.join(",")}`);
+            }
+            for (const q of [pa, pb, pk]) be.arena.release(q);
+          }
+        }
+      }
+    }
+  });
+
   it("gemm and gemm_rm with M=0 or N=0 write nothing", async () => {
     await use(build);
     const be = backend();
@@ -220,8 +267,10 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 8, 0);
     be.k.gemm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 8, 0);
     be.k.gemm(pc, pa, pb, 0, 4, 1, 1, 1, 8, 0, 0); // packed C with M = 0: cps = 0
-    be.k.gemm_rm(pc, pa, pb, 0, 4, 1, 1, 1, 4, 4, 8, 0);
-    be.k.gemm_rm(pc, pa, pb, 2, 0, 2, 2, 1, 4, 4, 8, 0);
+    const pk = put(be, new Float32Array(be.k.gemm_scratch_size(2, 4)));
+    be.k.gemm_rm(pc, pk, pa, pb, 0, 4, 1, 1, 1, 4, 4, 8, 0);
+    be.k.gemm_rm(pc, pk, pa, pb, 2, 0, 2, 2, 1, 4, 4, 8, 0);
+    be.arena.release(pk);
     expect(take(be, pc, 8, "C")).toEqual(new Float32Array(8).fill(SENTINEL));
     be.arena.release(pa);
     be.arena.release(pb);
@@ -249,50 +298,54 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     }
   });
 
-  it("bias_rows sets every row to b1 + b2 (float32 sum) on odd sizes, rows=0 writes nothing", async () => {
+  it("lstm_forward starts every row of a sequence's pre-activations at b_ih + b_hh, rounded once (bias_rows)", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(27);
-    for (const rows of [0, 1, 3, 7]) {
-      for (const n of ODD) {
-        const b1 = randoms(rng, n), b2 = randoms(rng, n);
-        const p1 = put(be, b1), p2 = put(be, b2), po = put(be, new Float32Array(rows * n).fill(NaN));
-        be.k.bias_rows(po, p1, p2, rows, n);
-        const out = take(be, po, rows * n, `bias_rows rows=${rows} n=${n}`);
-        take(be, p1, n, "b1");
-        take(be, p2, n, "b2");
-        const row = b1.map((v, j) => Math.fround(v + b2[j]));
-        for (let r = 0; r < rows; r++) expect(out.subarray(r * n, (r + 1) * n), `rows=${rows} n=${n} row ${r}`).toEqual(row);
-      }
+    // T = 2 takes the bias pass (T = 1 with B < 4 fuses it into the step). The same gates from the
+    // biases (fround(b_ih + b_hh), -0) show that every row started at exactly that sum.
+    for (const [B, H] of [[1, 1], [3, 5], [4, 7], [2, 13]]) {
+      const G = 4 * H, b1 = randoms(rng, G, 0.1, 2), b2 = randoms(rng, G, -2, -0.1);
+      const sum = b1.map((v, j) => Math.fround(v + b2[j]));
+      expectSameBits(forwardGates(be, 2, B, H, b1, b2), forwardGates(be, 2, B, H, sum, new Float32Array(G).fill(-0)), `B=${B} H=${H}`);
     }
   });
 
-  it("colsum_add adds the column sums of a strided source to out (and to out2) on odd sizes, summing rows in order", async () => {
+  it("linear_backward adds the column sums of dy to db exactly, rows in order, on odd sizes (colsum_add)", async () => {
     await use(build);
     const be = backend();
     const rng = mulberry32(28);
     for (const rows of [0, 1, 3, 7, 17]) {
-      for (const n of ODD) {
-        for (const lds of [n, n + 3]) {
-          const src = new Float32Array(rows * lds).fill(NaN); // the gaps must not be read
-          for (let r = 0; r < rows; r++) src.set(randoms(rng, n), r * lds);
-          const out0 = randoms(rng, n, -4, 4), out20 = randoms(rng, n, -4, 4);
-          const ps = put(be, src), po = put(be, out0), po2 = put(be, out20), po3 = put(be, out0);
-          be.k.colsum_add(po, 0, ps, rows, n, lds);
-          be.k.colsum_add(po3, po2, ps, rows, n, lds);
-          const out = take(be, po, n, `colsum_add rows=${rows} n=${n} lds=${lds}`);
-          const out2 = take(be, po2, n, "out2"), out3 = take(be, po3, n, "out (with out2)");
-          take(be, ps, src.length, "src");
-          for (let j = 0; j < n; j++) {
-            // The plain sequential float32 sum, row by row: the kernel's order on every build.
-            let want = out0[j], want2 = out20[j];
-            for (let r = 0; r < rows; r++) { want = Math.fround(want + src[r * lds + j]); want2 = Math.fround(want2 + src[r * lds + j]); }
-            expect(out[j], `rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
-            expect(out3[j], `with out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want);
-            expect(out2[j], `out2: rows=${rows} n=${n} lds=${lds} col ${j}`).toBe(want2);
-          }
+      for (const O of ODD) {
+        const dy = randoms(rng, rows * O), db0 = randoms(rng, O, -4, 4);
+        const pdy = put(be, dy), pdb = put(be, db0), px = put(be, randoms(rng, rows));
+        const pdw = put(be, new Float32Array(panelSize(1, O))), pk = put(be, new Float32Array(be.k.gemm_scratch_size(rows, O)));
+        be.k.linear_backward(0, pdw, pdb, 0, pk, pdy, 0, px, 1, pdw, rows, 1, O, 0); // dx = 0: no dx, w_t unread
+        const db = take(be, pdb, O, `db rows=${rows} O=${O}`);
+        for (const q of [pdy, px, pdw, pk]) be.arena.release(q);
+        for (let j = 0; j < O; j++) {
+          // The plain sequential float32 sum, row by row: the kernel's order on every build.
+          let want = db0[j];
+          for (let r = 0; r < rows; r++) want = Math.fround(want + dy[r * O + j]);
+          expect(db[j], `rows=${rows} O=${O} col ${j}`).toBe(want);
         }
       }
+    }
+  });
+
+  it("lstm_backward gives bias_ih and bias_hh the same gradient, bit for bit (colsum_add's two outputs)", async () => {
+    await use(build);
+    const rng = mulberry32(29);
+    for (const [I, H, T, B, bidirectional] of [[3, 5, 7, 3, false], [4, 9, 5, 4, true]] as const) {
+      const m = new LSTM({ inputSize: I, hiddenSize: H, bidirectional, seed: 5 });
+      m.forward(randoms(rng, T * B * I), { seqLen: T, batch: B, train: true });
+      m.backward({ dy: randoms(rng, T * B * (bidirectional ? 2 : 1) * H) });
+      const g = m.grads();
+      for (const sfx of bidirectional ? ["_l0", "_l0_reverse"] : ["_l0"]) {
+        expect(g[`bias_ih${sfx}`].data.some((v) => v !== 0)).toBe(true);
+        expectSameBits(g[`bias_hh${sfx}`].data, g[`bias_ih${sfx}`].data, `bias gradients${sfx}`);
+      }
+      m.dispose();
     }
   });
 

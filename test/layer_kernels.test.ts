@@ -31,7 +31,9 @@ function runLinear(x: Float32Array, W: Float32Array, b: Float32Array | null, R: 
     if (!dy) return out;
     const pdy = mem.f32(dy), pdz = inPlace ? pdy : mem.f32(R * O);
     const pdx = mem.f32(R * In), pdw = mem.f32(panelSize(In, O)), pdb = b ? mem.f32(O) : 0;
-    K.linear_backward(pdx, pdw, pdb, a === 0 ? 0 : pdz, pdy, py, px, In, mem.f32(panelsOf(W, O, In)), R, In, O, a);
+    const npack = K.gemm_scratch_size(R, O), pack = mem.f32(new Float32Array(npack).fill(NaN)); // scratch: read only after written
+    K.linear_backward(pdx, pdw, pdb, a === 0 ? 0 : pdz, pack, pdy, py, px, In, mem.f32(panelsOf(W, O, In)), R, In, O, a);
+    mem.read(pack, npack, "gemm_rm's scratch");
     out.dx = mem.read(pdx, R * In, "dx");
     out.dW = fromPanelsTransposed(mem.read(pdw, panelSize(In, O), "dW"), O, In);
     if (b) out.db = mem.read(pdb, O, "db");

@@ -16,24 +16,15 @@ type P = number; // a byte pointer into linear memory
 export interface Kernels {
   memory: WebAssembly.Memory;
   heap_base(): P;
-  sigmoid_forward(out: P, x: P, n: number): void;
-  sigmoid_backward(dx: P, dy: P, s: P, n: number): void;
-  tanh_forward(out: P, x: P, n: number): void;
-  tanh_backward(dx: P, dy: P, t: P, n: number): void;
   gemm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldc: number, cps: number, accumulate: number): void;
-  gemm_rm(c: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
+  gemm_rm(c: P, pack: P, a: P, b: P, M: number, N: number, K: number, ars: number, acs: number, ldb: number, ldc: number, cps: number, accumulate: number): void;
+  gemm_scratch_size(K: number, N: number): number;
   transpose_packed(dst: P, src: P, K: number, N: number): void;
-  bias_rows(out: P, b1: P, b2: P, rows: number, n: number): void;
-  colsum_add(out: P, out2: P, src: P, rows: number, n: number, lds: number): void;
-  lstm_cell_forward(m: P, ldm: number, cs: P, c: P, act: P, pi: P, pf: P, po: P, lengths: P, mask: P,
-    t: number, B: number, H: number, ract: number): void;
-  lstm_cell_backward(da: P, dc: P, dpi: P, dpf: P, dpo: P, dm: P, ldm: number, act: P, cs: P, cp: P,
-    pi: P, pf: P, po: P, lengths: P, mask: P, t: number, B: number, H: number, ract: number): void;
   lstm_forward(y: P, ldy: number, h: P, c: P, act: P, cs: P, cp: P, hp: P, m: P, mts: number, x: P, ldx: number,
     wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P, mask: P,
     T: number, B: number, In: number, H: number, Hout: number, reverse: number, ract: number): void;
   lstm_backward(dx: P, ldx: number, dh: P, dc: P, dwih: P, dwhh: P, dbih: P, dbhh: P, dwhr: P,
-    dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, dy: P, ldy: number,
+    dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, pack: P, dy: P, ldy: number,
     x: P, act: P, cs: P, cp: P, hp: P, m: P, wih_t: P, whh_t: P, whr_t: P,
     pi: P, pf: P, po: P, lengths: P, mask: P, T: number, B: number, In: number, H: number, Hout: number,
     reverse: number, ract: number): void;
@@ -41,7 +32,7 @@ export interface Kernels {
   scale(g: P, n: number, k: number): void;
   clip_value(g: P, n: number, v: number): void;
   linear_forward(y: P, x: P, ldx: number, w: P, b: P, R: number, In: number, O: number, act: number): void;
-  linear_backward(dx: P, dw: P, db: P, dz: P, dy: P, y: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number, act: number): void;
+  linear_backward(dx: P, dw: P, db: P, dz: P, pack: P, dy: P, y: P, x: P, ldx: number, w_t: P, R: number, In: number, O: number, act: number): void;
   embedding_forward(y: P, ids: P, W: P, R: number, E: number): void;
   embedding_backward(dW: P, dy: P, ids: P, R: number, E: number, paddingIdx: number): void;
   dropout_forward(y: P, mask: P, x: P, n: number, p: number, seed: number, stream: number, given: number): void;
@@ -53,10 +44,18 @@ export interface Kernels {
   orthonormalize_rows(q: P, n: number, len: number): void;
 }
 
+/**
+ * @internal Floats of scratch gemm_rm (and so linear_backward and lstm_backward) needs for a
+ * row-major B of K rows and N columns: gemm_scratch_size, with the sizes clamped to i32 so that
+ * the closed-form byte counts that refuse huge calls never see a wrapped value.
+ */
+export function gemmScratch(k: Kernels, K: number, N: number): number {
+  return k.gemm_scratch_size(Math.min(K, 0x7fffffff), Math.min(N, 0x7fffffff));
+}
+
 /** Every function export of a build; checked at load so a foreign module is refused clearly. */
 const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  "heap_base", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "gemm_rm", "transpose_packed",
-  "bias_rows", "colsum_add", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
+  "heap_base", "gemm", "gemm_rm", "gemm_scratch_size", "transpose_packed", "lstm_forward", "lstm_backward",
   "sum_squares", "scale", "clip_value", "linear_forward", "linear_backward", "embedding_forward", "embedding_backward",
   "dropout_forward", "dropout_backward", "mse", "softmax_xent",
   "sgd_step", "adam_step", "orthonormalize_rows",

@@ -164,8 +164,10 @@ export function runLstm(c: LstmCase, p: LstmParams, x: Float32Array, h0: Float32
     const da = mem.f32(TB * G), dht = c.P ? mem.f32(TB * Hout) : 0, dm = mem.f32(B * H), dhs = mem.f32(B * Hout);
     const wiht = mem.f32(panelsOf(p.weight_ih, G, I)), whht = mem.f32(panelsOf(p.weight_hh, G, Hout));
     const whrt = p.weight_hr ? mem.f32(panelsOf(p.weight_hr, Hout, H)) : 0;
-    K.lstm_backward(pdx, ldx, pdh, pdc, dwih, dwhh, dbih, dbhh, dwhr, dpi, dpf, dpo, da, dht, dm, dhs, pdy, ldy,
+    const npack = K.gemm_scratch_size(TB, G), pack = mem.f32(new Float32Array(npack).fill(NaN)); // scratch: read only after written
+    K.lstm_backward(pdx, ldx, pdh, pdc, dwih, dwhh, dbih, dbhh, dwhr, dpi, dpf, dpo, da, dht, dm, dhs, pack, pdy, ldy,
       px, pact, pcs, pcp, php, pm, wiht, whht, whrt, pi, pf, po, lens, mask, T, B, I, H, Hout, rev, ract);
+    mem.read(pack, npack, "gemm_rm's scratch");
     const grads: Record<string, Float32Array> = {
       weight_ih: fromPanelsTransposed(mem.read(dwih, panelSize(I, G), "dW_ih"), G, I),
       weight_hh: fromPanelsTransposed(mem.read(dwhh, panelSize(Hout, G), "dW_hh"), G, Hout),

@@ -1,0 +1,103 @@
+// A/B of two builds of the kernels in one process: the GEMM on the LSTM's shapes and the M forward
+// (B = 32, T = 100, I = 128, H = 256, one layer, inference), timed alternately, old then new, so that
+// the machine's load and clock fall on both alike. Prints, per case, the best time of each, the ratio
+// of the best times old/new (> 1: new is faster), the median of the per-round ratios with its range,
+// and whether both compute the same bits. On a shared machine the best times are the steadier
+// figure: another process can only make a sample slower.
+//   node bench/ab.mjs OLD.wasm NEW.wasm [--rounds 31]
+// The two builds must share the ABI of gemm and lstm_forward (the arguments timed here).
+import { readFileSync } from "node:fs";
+import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
+import { seededData } from "./lib/data.mjs";
+
+ensureRelaxedSimd();
+const [oldPath, newPath] = process.argv.slice(2).filter((a) => a.endsWith(".wasm"));
+if (!oldPath || !newPath) throw new Error("usage: node bench/ab.mjs OLD.wasm NEW.wasm [--rounds N]");
+const ri = process.argv.indexOf("--rounds");
+const ROUNDS = ri > 0 ? Number(process.argv[ri + 1]) : 31;
+const SAMPLE_MS = 15;
+
+function load(path) {
+  const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {}).exports;
+  let top = (k.heap_base() + 63) & ~63;
+  const alloc = (floats, data) => {
+    const p = top;
+    top += (floats * 4 + 63) & ~63;
+    const need = top - k.memory.buffer.byteLength;
+    if (need > 0) k.memory.grow(Math.ceil(need / 65536));
+    if (data) new Float32Array(k.memory.buffer, p, data.length).set(data);
+    return p;
+  };
+  return { k, alloc, view: (p, n) => new Float32Array(k.memory.buffer, p, n) };
+}
+
+const panelSize = (K, N) => Math.ceil(N / 8) * 8 * K;
+const GEMMS = [
+  { name: "gemm M input projection", M: 3200, N: 1024, K: 128 },
+  { name: "gemm M recurrent", M: 32, N: 1024, K: 256 },
+  { name: "gemm L input projection", M: 3200, N: 2048, K: 512 },
+  { name: "gemm L recurrent", M: 64, N: 2048, K: 512 },
+  { name: "gemm S step GEMV", M: 1, N: 512, K: 128 },
+];
+const FWD = { T: 100, B: 32, I: 128, H: 256 };
+
+// Each case: run() for timing, out() the floats to compare after one run from the same start.
+function cases(b) {
+  const out = GEMMS.map((s, i) => {
+    const pa = b.alloc(s.M * s.K, seededData(s.M * s.K, 5 + i));
+    const pb = b.alloc(panelSize(s.K, s.N), seededData(panelSize(s.K, s.N), 6 + i));
+    const pc = b.alloc(s.M * s.N);
+    return { ...s, run: () => b.k.gemm(pc, pa, pb, s.M, s.N, s.K, s.K, 1, s.N, 8, 0), out: () => b.view(pc, s.M * s.N) };
+  });
+  const { T, B, I, H } = FWD, G = 4 * H;
+  const x = b.alloc(T * B * I, seededData(T * B * I, 11));
+  const wih = b.alloc(I * G, seededData(I * G, 12).map((v) => v * 0.08));
+  const whh = b.alloc(H * G, seededData(H * G, 13).map((v) => v * 0.06));
+  const bih = b.alloc(G, seededData(G, 14).map((v) => v * 0.1)), bhh = b.alloc(G, seededData(G, 15).map((v) => v * 0.1));
+  const y = b.alloc(T * B * H), h = b.alloc(B * H), c = b.alloc(B * H), act = b.alloc(T * B * G);
+  const run = () => {
+    b.view(h, B * H).fill(0); // the same zero state every call
+    b.view(c, B * H).fill(0);
+    b.k.lstm_forward(y, H, h, c, act, 0, 0, 0, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+  };
+  out.push({ name: "M forward (B=32 T=100 I=128 H=256)", run, out: () => b.view(y, T * B * H) });
+  return out;
+}
+
+function calls(fn) {
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    const dt = performance.now() - t0;
+    if (dt >= SAMPLE_MS / 4) return Math.max(1, Math.round((n * SAMPLE_MS) / dt));
+    n *= 2;
+  }
+}
+
+const time = (fn, n) => {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  return (performance.now() - t0) / n;
+};
+const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+
+const A = cases(load(oldPath)), B = cases(load(newPath));
+console.log(`old ${oldPath}\nnew ${newPath}\n${ROUNDS} alternating rounds of ~${SAMPLE_MS} ms each`);
+for (let i = 0; i < A.length; i++) {
+  const a = A[i], b = B[i];
+  a.run(); b.run();
+  const same = Buffer.compare(Buffer.from(a.out().slice().buffer), Buffer.from(b.out().slice().buffer)) === 0;
+  const n = calls(a.run);
+  const ta = [], tb = [], r = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    // Alternate which goes first, so neither always follows the other's cache state.
+    const [x, y] = k % 2 ? [time(b.run, n), time(a.run, n)].reverse() : [time(a.run, n), time(b.run, n)];
+    ta.push(x); tb.push(y); r.push(x / y);
+  }
+  const flops = a.M ? 2 * a.M * a.N * a.K : 2 * FWD.B * FWD.T * 4 * FWD.H * (FWD.I + FWD.H);
+  const gf = (ms) => (flops / (ms * 1e6)).toFixed(1);
+  const ba = Math.min(...ta), bb = Math.min(...tb);
+  console.log(`${a.name.padEnd(36)} best: old ${ba.toFixed(3)} ms (${gf(ba)} GF/s), new ${bb.toFixed(3)} ms (${gf(bb)} GF/s), ` +
+    `old/new ×${(ba / bb).toFixed(3)}; per round ×${median(r).toFixed(3)} [${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}]; ${same ? "same bits" : "DIFFERENT bits"}`);
+}
