@@ -1,11 +1,14 @@
-// A/B of two builds of the kernels in one process: the GEMM on the LSTM's shapes and the M forward
-// (B = 32, T = 100, I = 128, H = 256, one layer, inference), timed alternately, old then new, so that
+// A/B of two builds of the kernels in one process: the GEMM on the LSTM's shapes, the M forward
+// (B = 32, T = 100, I = 128, H = 256, one layer, inference) and the M backward (BPTT and the weight
+// gradients of that layer after a training forward), timed alternately, old then new, so that
 // the machine's load and clock fall on both alike. Prints, per case, the best time of each, the ratio
 // of the best times old/new (> 1: new is faster), the median of the per-round ratios with its range,
 // and whether both compute the same bits. On a shared machine the best times are the steadier
 // figure: another process can only make a sample slower.
 //   node bench/ab.mjs OLD.wasm NEW.wasm [--rounds 31]
-// The two builds must share the ABI of gemm and lstm_forward (the arguments timed here).
+// The two builds must share the ABI of gemm and lstm_forward (the arguments timed here); lstm_backward
+// gets gemm_rm's scratch (`pack`) only from a build that exports gemm_scratch_size, so a build from
+// before the scratch was passed in can still be the old one.
 import { readFileSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
 import { seededData } from "./lib/data.mjs";
@@ -60,7 +63,36 @@ function cases(b) {
     b.view(c, B * H).fill(0);
     b.k.lstm_forward(y, H, h, c, act, 0, 0, 0, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
   };
-  out.push({ name: "M forward (B=32 T=100 I=128 H=256)", run, out: () => b.view(y, T * B * H) });
+  out.push({ name: "M forward (B=32 T=100 I=128 H=256)", run, flops: 2 * B * T * G * (I + H), out: () => b.view(y, T * B * H) });
+
+  // Backward: one training forward saves act, cs, cp, hp; each timed call then zeroes the gradients
+  // and runs lstm_backward from the same dy.
+  const TB = T * B, cs = b.alloc(TB * H), cp = b.alloc(TB * H), hp = b.alloc(TB * H), yt = b.alloc(TB * H);
+  b.view(h, B * H).fill(0);
+  b.view(c, B * H).fill(0);
+  b.k.lstm_forward(yt, H, h, c, act, cs, cp, hp, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+  const wiht = b.alloc(panelSize(G, I)), whht = b.alloc(panelSize(G, H));
+  b.k.transpose_packed(wiht, wih, I, G);
+  b.k.transpose_packed(whht, whh, H, G);
+  const dy = b.alloc(TB * H, seededData(TB * H, 16).map((v) => v * 0.1));
+  const dx = b.alloc(TB * I), dh = b.alloc(B * H), dc = b.alloc(B * H);
+  const dwih = b.alloc(panelSize(I, G)), dwhh = b.alloc(panelSize(H, G)), dbih = b.alloc(G), dbhh = b.alloc(G);
+  const da = b.alloc(TB * G), dm = b.alloc(B * H), dhs = b.alloc(B * H);
+  const scratch = b.k.gemm_scratch_size ? [b.alloc(b.k.gemm_scratch_size(TB, G))] : [];
+  const grads = [[dx, TB * I], [dh, B * H], [dc, B * H], [dwih, panelSize(I, G)], [dwhh, panelSize(H, G)], [dbih, G], [dbhh, G]];
+  const back = () => {
+    for (const [p, n] of grads) b.view(p, n).fill(0);
+    b.k.lstm_backward(dx, I, dh, dc, dwih, dwhh, dbih, dbhh, 0, 0, 0, 0, da, 0, dm, dhs, ...scratch, dy, H,
+      x, act, cs, cp, hp, 0, wiht, whht, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+  };
+  // BPTT's recurrent products and the cell, then dW_ih, dW_hh and dx over all rows.
+  out.push({ name: "M backward (B=32 T=100 I=128 H=256)", run: back, flops: 2 * TB * G * (2 * H + 2 * I), out: () => {
+    const parts = grads.map(([p, n]) => b.view(p, n).slice());
+    const all = new Float32Array(parts.reduce((n, q) => n + q.length, 0));
+    let o = 0;
+    for (const q of parts) { all.set(q, o); o += q.length; }
+    return all;
+  } });
   return out;
 }
 
@@ -95,7 +127,7 @@ for (let i = 0; i < A.length; i++) {
     const [x, y] = k % 2 ? [time(b.run, n), time(a.run, n)].reverse() : [time(a.run, n), time(b.run, n)];
     ta.push(x); tb.push(y); r.push(x / y);
   }
-  const flops = a.M ? 2 * a.M * a.N * a.K : 2 * FWD.B * FWD.T * 4 * FWD.H * (FWD.I + FWD.H);
+  const flops = a.M ? 2 * a.M * a.N * a.K : a.flops;
   const gf = (ms) => (flops / (ms * 1e6)).toFixed(1);
   const ba = Math.min(...ta), bb = Math.min(...tb);
   console.log(`${a.name.padEnd(36)} best: old ${ba.toFixed(3)} ms (${gf(ba)} GF/s), new ${bb.toFixed(3)} ms (${gf(bb)} GF/s), ` +

@@ -6,7 +6,7 @@ import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WASM } from "../src/wasm/embedded";
-import { init, LSTM, Linear, Sequential, Adam, clipGradNorm } from "../src/index";
+import { init, LSTM, Linear, Embedding, Dropout, Sequential, Adam, clipGradNorm } from "../src/index";
 import { backend } from "../src/wasm/backend";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -248,11 +248,20 @@ describe("kernels keep no state", () => {
     lstm.backward({ dy: Float32Array.from({ length: 5 * 12 * 9 }, rng) });
     clipGradNorm(lstm.grads(), 0.5);
     lstm.step(x.subarray(0, 3), lstm.initialState(1));
+    // The other kernels: embedding with a Keras mask, hard sigmoid without biases, dropout, and
+    // Linear's fused activations with softmax-cross-entropy.
+    const ids = Array.from({ length: 12 }, (_, n) => Array.from({ length: 6 }, (_, t) => ((n * 7 + t * 3) % 11 < 3 ? 0 : 1 + ((n + 5 * t) % 8))));
+    const tokens = new Sequential([new Embedding({ numEmbeddings: 9, embeddingDim: 4, maskZero: true, seed: 3 }),
+      new LSTM({ inputSize: 4, hiddenSize: 11, recurrentActivation: "hardSigmoid", bias: false, returnSequences: true, seed: 4 }),
+      new Dropout({ p: 0.25 }), new LSTM({ inputSize: 11, hiddenSize: 6, bidirectional: true, seed: 5 }),
+      new Linear({ inputSize: 12, outputSize: 7, activation: "relu", seed: 6 }), new Linear({ inputSize: 7, outputSize: 3, activation: "softmax", seed: 7 })]);
+    await tokens.fit(ids, Int32Array.from({ length: 12 }, (_, n) => n % 3), { loss: "crossEntropy", epochs: 2, batchSize: 5, seed: 1, optimizer: new Adam({ lr: 1e-2 }) });
     const k = backend().k, base = k.heap_base();
     const fresh = new WebAssembly.Instance(new WebAssembly.Module(bytesOf(b)), {}).exports as unknown as { memory: WebAssembly.Memory };
     expect(Buffer.compare(new Uint8Array(k.memory.buffer, 0, base), new Uint8Array(fresh.memory.buffer, 0, base))).toBe(0);
     model.dispose();
     lstm.dispose();
+    tokens.dispose();
   });
 });
 

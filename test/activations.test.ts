@@ -4,11 +4,14 @@
 // b_ih + b_hh; with b_hh = -0 (v + -0 = v for every float, -0 and NaN included) and
 // b_ih = [xs; xs; xs; xs] the gates are i = f = o = σ(xs) and g = tanh(xs). i and f go through one
 // sigmoid call over 2n floats, o through another over n, g through tanh over n, each in place.
+// Their derivatives run in linear_backward only (fused sigmoid and tanh activations): its dz output,
+// dL/d(pre-activation), is read back from given saved outputs and dy.
 import { describe, it, expect } from "vitest";
 import { backend, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32, refSigmoid } from "./helpers/ref";
 import { forwardGates } from "./helpers/gates";
+import { Mem, panelSize } from "./helpers/kernels";
 
 const FLT_MAX = 3.4028234663852886e38;
 const DENORM = 1e-45; // rounds to the smallest float32 denormal, 2^-149
@@ -131,6 +134,61 @@ describe.each(BUILDS)("sigmoid and tanh in lstm_forward's gates on the %s build"
       for (let k = 0; k < n; k++) {
         sig.forEach((s, q) => expect(Math.abs(s[k] - refSigmoid(xs[k])), `σ gate ${GATE[q]} n=${n} element ${k}`).toBeLessThanOrEqual(BOUND));
         expect(Math.abs(tanh[k] - Math.tanh(xs[k])), `tanh n=${n} element ${k}`).toBeLessThanOrEqual(BOUND);
+      }
+    }
+  });
+});
+
+/**
+ * dz [n] from linear_backward with activation code act (2 tanh, 3 sigmoid) on one row of n outputs
+ * whose saved forward output is y: the derivative alone (dx skipped, no bias, one input). dy and y
+ * must come back unchanged, and nothing may be written past dz.
+ */
+function dzOf(act: 2 | 3, dy: Float32Array, y: Float32Array): Float32Array {
+  const mem = new Mem();
+  try {
+    const k = mem.be.k, n = dy.length;
+    const pdy = mem.f32(dy), py = mem.f32(y), pdz = mem.f32(n), px = mem.f32(1), pdw = mem.f32(panelSize(1, n));
+    const pack = mem.f32(k.gemm_scratch_size(1, n));
+    k.linear_backward(0, pdw, 0, pdz, pack, pdy, py, px, 1, 0, 1, 1, n, act);
+    expect(mem.read(pdy, n, "dy")).toEqual(dy);
+    expect(mem.read(py, n, "y")).toEqual(y);
+    return mem.read(pdz, n, "dz");
+  } finally {
+    mem.free();
+  }
+}
+
+describe.each(BUILDS)("the sigmoid and tanh derivatives in linear_backward's dz on the %s build", (build) => {
+  it("sigmoid: dz equals dy*s*(1-s) in float64 within 1e-6 relative, for every size", async () => {
+    await use(build);
+    const rng = mulberry32(13);
+    for (const n of SIZES) {
+      const dy = Float32Array.from({ length: n }, () => 4 * rng() - 2);
+      // Saved outputs as the forward makes them, including the saturated ends 0 and 1.
+      const s = Float32Array.from({ length: n }, (_, k) => (k % 5 === 4 ? k % 2 : refSigmoid(30 * rng() - 15)));
+      const dz = dzOf(3, dy, s);
+      for (let k = 0; k < n; k++) {
+        const want = dy[k] * s[k] * (1 - s[k]);
+        expect(Math.abs(dz[k] - want), `n=${n} k=${k}: dy=${dy[k]} s=${s[k]} got ${dz[k]} want ${want}`)
+          .toBeLessThanOrEqual(1e-6 * Math.abs(want));
+      }
+    }
+  });
+
+  it("tanh: dz equals dy*(1-t^2) in float64 within 1e-6 relative (plus t^2's own rounding near |t|=1)", async () => {
+    await use(build);
+    const rng = mulberry32(14);
+    for (const n of SIZES) {
+      const dy = Float32Array.from({ length: n }, () => 4 * rng() - 2);
+      const t = Float32Array.from({ length: n }, (_, k) => (k % 5 === 4 ? (k % 2 ? 1 : -1) : Math.tanh(8 * rng() - 4)));
+      const dz = dzOf(2, dy, t);
+      for (let k = 0; k < n; k++) {
+        const want = dy[k] * (1 - t[k] * t[k]);
+        // float32 t*t is rounded once (error <= 2^-24 t^2); 1 - t^2 cancels that into |dy| * 2^-24.
+        const tol = 1e-6 * Math.abs(want) + 2 ** -24 * Math.abs(dy[k]);
+        expect(Math.abs(dz[k] - want), `n=${n} k=${k}: dy=${dy[k]} t=${t[k]} got ${dz[k]} want ${want}`)
+          .toBeLessThanOrEqual(tol);
       }
     }
   });

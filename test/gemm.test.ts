@@ -5,7 +5,7 @@
 // last panel zero-padded; A element (i, k) at i*ars + k*acs; C element (i, j) at
 // (j>>3)*cps + i*ldc + (j&7), row-major (cps = 8) or packed like B (cps = M*8, ldc = 8).
 import { describe, it, expect } from "vitest";
-import { backend, type Backend } from "../src/wasm/backend";
+import { backend, gemmScratch, type Backend } from "../src/wasm/backend";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
 import { forwardGates } from "./helpers/gates";
@@ -274,6 +274,17 @@ describe.each(BUILDS)("gemm and helper kernels on the %s build", (build) => {
     expect(take(be, pc, 8, "C")).toEqual(new Float32Array(8).fill(SENTINEL));
     be.arena.release(pa);
     be.arena.release(pb);
+  });
+
+  it("gemm_scratch_size is one packed block of B at most (256 rows × 256 columns), 0 for an empty B; gemmScratch clamps sizes past i32", async () => {
+    await use(build);
+    const k = backend().k;
+    for (const [K, N, want] of [[0, 5, 0], [5, 0, 0], [-1, 5, 0], [1, 1, 8], [3, 9, 48], [256, 256, 65536], [257, 300, 65536], [3200, 1024, 65536], [1000, 12, 4096]]) {
+      expect(`K=${K} N=${N}: ${k.gemm_scratch_size(K, N)}`).toBe(`K=${K} N=${N}: ${want}`);
+    }
+    // T·B past 2^31 (a call refused by its byte count) must not wrap to a small or zero scratch.
+    expect(gemmScratch(k, 2 ** 32, 1024)).toBe(65536);
+    expect(gemmScratch(k, 2 ** 40 + 5, 2 ** 33)).toBe(65536);
   });
 
   it("transpose_packed gives (q, r) of dst = (r, q) of src exactly on odd shapes, dst padding zeroed", async () => {
