@@ -10,7 +10,7 @@ import type { Json } from "../json";
 import { fromKeras } from "../convert";
 import { transpose } from "../gates";
 import type { Port } from "../layers/layer";
-import { type WeightEntry, Fields, isObject, kind } from "./tfjs_read";
+import { type WeightEntry, Fields, camel, isObject, kind } from "./tfjs_read";
 import type { Plan, LayerJson } from "./tfjs";
 
 /** The classes read (InputLayer only fixes the input). */
@@ -41,10 +41,13 @@ export class Settings {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) throw new LSTMError(this.f.path(k), "a positive integer", kind(v));
     return v;
   }
-  /** A string setting compared as TF.js reads it (camelCased); null or absent is `def`. */
-  choice(k: string, def: string, allowed: string[]): string {
+  /**
+   * A string setting compared as TF.js reads it (camelCased). Absent is `def`; null is what TF.js
+   * makes of it: "linear" for an activation (getActivation(null)), nothing for a merge mode.
+   */
+  choice(k: string, def: string, allowed: string[], nullIs: string | null = null): string {
     const v = this.raw(k);
-    const c = v === undefined || v === null ? def : typeof v === "string" ? v.replace(/_+(\w|$)/g, (_, x: string) => x.toUpperCase()) : null;
+    const c = v === undefined ? def : v === null ? nullIs : typeof v === "string" ? camel(v) : null;
     if (c === null || !allowed.includes(c)) throw new LSTMError(this.f.path(k), `${allowed.map((a) => JSON.stringify(a)).join(" or ")} (what this library computes)`, kind(v));
     return c;
   }
@@ -187,7 +190,7 @@ function dropout(r: LayerReader): Plan {
 
 function dense(r: LayerReader): Plan {
   const { s } = r;
-  const O = s.int("units"), act = s.choice("activation", "linear", DENSE_ACTIVATIONS), bias = s.bool("useBias", true);
+  const O = s.int("units"), act = s.choice("activation", "linear", DENSE_ACTIVATIONS, "linear"), bias = s.bool("useBias", true);
   s.off("loraRank", "no LoRA adapter");
   const legacy = s.raw("inputDim");
   const hint = s.common() ?? (typeof legacy === "number" ? legacy : null);
@@ -205,8 +208,8 @@ function dense(r: LayerReader): Plan {
 /** An LSTM config's settings, as TF.js reads them (recurrent_activation defaults to hard_sigmoid there). */
 function lstmSettings(s: Settings) {
   const units = s.int("units");
-  s.choice("activation", "tanh", ["tanh"]);
-  const ract = s.choice("recurrentActivation", "hardSigmoid", ["sigmoid", "hardSigmoid"]);
+  s.choice("activation", "tanh", ["tanh"], "linear");
+  const ract = s.choice("recurrentActivation", "hardSigmoid", ["sigmoid", "hardSigmoid"], "linear");
   const bias = s.bool("useBias", true);
   const returnSequences = s.bool("returnSequences", false);
   const goBackwards = s.bool("goBackwards", false);

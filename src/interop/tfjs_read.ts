@@ -65,7 +65,7 @@ function copy(v: unknown, at: string, depth: number, budget: { left: number }): 
     for (const key of Reflect.ownKeys(v)) {
       if (typeof key !== "string") continue; // symbols are not JSON
       const d = Reflect.getOwnPropertyDescriptor(v, key);
-      if (!d || !d.enumerable) continue; // as JSON.stringify
+      if (!d || !d.enumerable || ("value" in d && d.value === undefined)) continue; // as JSON.stringify
       const path = `${at}${pathKey(key)}`;
       if (FORBIDDEN.has(key)) throw new LSTMError(path, "no key named __proto__, constructor or prototype", `the key ${JSON.stringify(key)}`);
       if (!("value" in d)) throw new LSTMError(path, "a plain data property (model.json as JSON.parse gives it)", "a getter or setter");
@@ -149,7 +149,7 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
 /**
  * The manifest's weights with their offsets, checked against `bytes` as they are read: each
- * weight must fit in what is left, and together they must use every byte.
+ * weight must fit in the bytes, and together they must be exactly the bytes.
  */
 export function readManifest(v: Json | undefined, bytes: number): WeightEntry[] {
   const at0 = "modelJson.weightsManifest";
@@ -181,17 +181,16 @@ export function readManifest(v: Json | undefined, bytes: number): WeightEntry[] 
       if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
         throw new LSTMError(`${wat}.shape`, "an array of at most 8 non-negative integers", kind(shape));
       }
-      // The count, stopped as soon as it passes what the bytes left can hold (no overflow).
-      const width = DTYPE_BYTES[dtype], fits = Math.floor((bytes - offset) / width);
+      // The count, stopped as soon as it passes what all the bytes can hold (no overflow).
+      const width = DTYPE_BYTES[dtype], fits = Math.floor(bytes / width);
       let count = shape.includes(0) ? 0 : 1;
       for (const d of shape as number[]) if (count > 0 && (count *= d) > fits) break;
-      if (count > fits) {
-        throw new LSTMError(`${wat}.shape`, `a shape whose ${dtype} values fit in the ${bytes - offset} bytes of weightData left after the weights before it`, `[${shape.join(",")}]`);
-      }
+      if (count > fits) throw new LSTMError(`${wat}.shape`, `a shape whose ${dtype} values fit in the ${bytes} bytes of weightData`, `[${shape.join(",")}]`);
       out.push({ name, at: wat, shape: (shape as number[]).map((d) => d + 0), offset, count, optimizer });
       offset += count * width;
     });
   });
+  // Each weight fits in `bytes` alone, so this sum stays an exact integer.
   if (offset !== bytes) throw new LSTMError("weightData", `${offset} bytes, as the weights manifest describes`, `${bytes} bytes`);
   return out;
 }
