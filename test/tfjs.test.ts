@@ -182,12 +182,30 @@ describe("fromTfjs reads what tensorflowjs_converter writes from Keras", () => {
     delete layers[2].config.activation;
     layers[1].config.returnSequences = layers[1].config.return_sequences; // TF.js camelCases every key: both spellings name one setting
     delete layers[1].config.return_sequences;
+    layers[1].config.recurrentDropout = 0.3;
+    delete layers[1].config.recurrent_dropout;
     const x = features(2, 4, 2, 130).nested;
     const want = tfPredict(await loadInTfjs(modelJson, weightData), x);
     expectClose("TF.js still predicts the same", want, tfPredict(m, x), TOL);
     const ours = Sequential.fromTfjs(modelJson, weightData);
     expectClose("defaults", ours.predict(x).data, want, TOL);
     expect((ours.layers[1] as LSTM).config.recurrentActivation).toBe("hardSigmoid");
+    expect(ours.tfjsOrigin?.layers[1].trainingOnly).toEqual({ recurrent_dropout: 0.3 }); // kept under Keras's spelling
+    ours.dispose();
+  });
+
+  it("a Dropout first passes the input width on; a Dense before an LSTM applies per step; the origin record is read-only", async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.dropout({ rate: 0.1, inputShape: [5, 3] }));
+    m.add(tf.layers.dense({ units: 4, activation: "tanh" }));
+    m.add(tf.layers.lstm({ units: 3, recurrentDropout: 0.2, kernelRegularizer: tf.regularizers.l2({ l2: 0.01 }) }));
+    seedWeights(m, 14);
+    const ours = await roundTrip("dropout first", m, features(3, 5, 3, 140).nested);
+    const origin = ours.tfjsOrigin!;
+    expect(origin.layers[2].trainingOnly).toMatchObject({ recurrent_dropout: 0.2, kernel_regularizer: { class_name: "L1L2" } });
+    expect(Object.isFrozen(origin) && Object.isFrozen(origin.layers[2].trainingOnly)).toBe(true);
+    const lstmCfg = (ours.toTfjs().modelJson.modelTopology.config.layers[2] as { config: Record<string, unknown> }).config;
+    expect([lstmCfg.recurrent_dropout, lstmCfg.dropout]).toEqual([0.2, 0]);
     ours.dispose();
   });
 

@@ -35,8 +35,9 @@ export interface TfjsOriginLayer {
   kerasName: string;
   className: string;
   /**
-   * Settings only training uses, with the file's keys: dropout and recurrent_dropout of an LSTM,
-   * regularizers, constraints, trainable. fit() applies none of these (see the README).
+   * Settings only training uses, under Keras's snake_case keys: an LSTM's dropout and
+   * recurrent_dropout (toTfjs() writes these back), regularizers, constraints, trainable: false.
+   * fit() applies none of them (see the README).
    */
   trainingOnly: Record<string, Json>;
 }
@@ -87,12 +88,21 @@ export function fromTfjs(modelJson: unknown, weightData: unknown, make: (layers:
       model.dispose();
       throw err;
     }
-    ORIGINS.set(model, { modelName, layers: plans.map((p) => p.origin) });
+    ORIGINS.set(model, deepFreeze({ modelName, layers: plans.map((p) => p.origin) }));
     return model;
   } catch (err) {
     for (const l of built) l.dispose();
     throw err;
   }
+}
+
+// The origin record is read-only: what the file said stays what it said.
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === "object" && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }
 
 function build(p: Plan): Layer {
@@ -177,8 +187,14 @@ function planLayers(entries: LayerJson[], weights: WeightEntry[]): Plan[] {
     const name = safeName(e.kerasName, used);
     const reader: LayerReader = { s, weights: owned.get(e.kerasName) ?? new Map(), port, hint, name };
     const plan = readLayer(reader);
-    port = chainPlan(plan, port, e.at);
-    hint = null;
+    if (plan.type === "dropout" && port === null) {
+      // A Dropout first passes the input width it does not know on, with any shape it was given.
+      checkDropoutOptions(plan.options as { p: number }, e.at);
+      hint = s.inputHint ?? hint;
+    } else {
+      port = chainPlan(plan, port, e.at);
+      hint = null;
+    }
     plans.push(plan);
   });
   if (plans.length === 0) throw new LSTMError("modelJson.modelTopology", "at least one layer besides an InputLayer", "none");
@@ -200,7 +216,7 @@ function chainPlan(p: Plan, port: Port | null, at: string): Port {
       return chainLinear(cfg, port ?? { width: cfg.inputSize, seq: true, ids: false }, at);
     }
     case "dropout":
-      return chainDropout(checkDropoutOptions(o, at), port ?? { width: 0, seq: true, ids: false }, at);
+      return chainDropout(checkDropoutOptions(o, at), port!, at);
   }
 }
 

@@ -60,7 +60,7 @@ export function toTfjs(model: Sequential, opts: ToTfjsOptions): TfjsExport {
 
   model.layers.forEach((l, i) => {
     const name = model.names[i], at = `model.layers[${i}]`;
-    const kept = origin?.layers.find((o) => o.name === name)?.trainingOnly ?? {};
+    const kept: Record<string, unknown> = origin?.layers.find((o) => o.name === name)?.trainingOnly ?? {};
     if (l instanceof Embedding) {
       const { numEmbeddings: V, embeddingDim: E, maskZero } = l.config;
       layers.push({ class_name: "Embedding", config: { name, trainable: true, ...input(), dtype: "float32", input_dim: V, output_dim: E, mask_zero: maskZero, input_length: null } });

@@ -24,6 +24,8 @@ export interface LayerReader { s: Settings; weights: Map<string, WeightEntry>; p
 export class Settings {
   private readonly used = new Set<string>();
   readonly trainingOnly: Record<string, Json> = Object.create(null);
+  /** The input width common() found in an input shape setting, or null. */
+  inputHint: number | null = null;
   constructor(readonly e: LayerJson) {}
 
   private get f(): Fields { return this.e.f; }
@@ -63,7 +65,7 @@ export class Settings {
     if ((k === "dropout" || k === "recurrentDropout" || k === "rate") && !(typeof v === "number" && v >= 0 && v <= 1)) {
       throw new LSTMError(this.f.path(k), "a number in [0, 1]", kind(v));
     }
-    this.trainingOnly[this.f.original(k)] = v;
+    this.trainingOnly[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
   }
   ignore(...ks: string[]): void { for (const k of ks) this.used.add(k); }
 
@@ -89,7 +91,7 @@ export class Settings {
       }
       if (v.length === rank && typeof v[rank - 1] === "number") hint = v[rank - 1] as number;
     }
-    return hint;
+    return (this.inputHint = hint);
   }
 
   /** dtype: float32 (a Keras 3 DTypePolicy naming it too); `ids` also allows integer inputs. */

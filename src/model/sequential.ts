@@ -19,7 +19,7 @@ import type { PreparedLoad } from "../params";
 import { type FitOptions, type History, fit as fitModel } from "./fit";
 import { saveModel, loadModel } from "./files";
 import { fromTfjs, tfjsOriginOf, type TfjsOrigin, type TfjsWeightData } from "../interop/tfjs";
-import { toTfjs, type TfjsExport, type TfjsModelJson, type ToTfjsOptions } from "../interop/tfjs_export";
+import { toTfjs, type TfjsExport, type ToTfjsOptions } from "../interop/tfjs_export";
 
 /** A layer a Sequential takes. */
 export type Layer = LSTM | Linear | Embedding | Dropout;
@@ -512,7 +512,7 @@ export class Sequential {
    * @example
    * const model = Sequential.fromTfjs(JSON.parse(fs.readFileSync("model.json", "utf8")), fs.readFileSync("group1-shard1of1.bin"));
    */
-  static fromTfjs(modelJson: TfjsModelJson | Record<string, unknown> | string, weightData: TfjsWeightData): Sequential {
+  static fromTfjs(modelJson: object | string, weightData: TfjsWeightData): Sequential {
     return fromTfjs(modelJson, weightData, (layers, names) => new Sequential(layers, { names }));
   }
 
