@@ -119,6 +119,23 @@ describe("fromTfjs reads what TF.js's model.save() writes, and predicts what TF.
   });
 });
 
+describe("fromTfjs also takes what tf.io hands a save handler", () => {
+  it("a ModelArtifacts object (weightSpecs, and its own weightData left unread) with its bytes", async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.lstm({ units: 3, inputShape: [4, 2], returnSequences: true }));
+    m.add(tf.layers.dense({ units: 2, activation: "relu" }));
+    seedWeights(m, 15);
+    let art: tf.io.ModelArtifacts | null = null;
+    await m.save(tf.io.withSaveHandler(async (a) => { art = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }));
+    const a = art as unknown as tf.io.ModelArtifacts;
+    const withGetter = Object.defineProperty({ ...a }, "userDefinedMetadata", { get: () => { throw new Error("never read"); }, enumerable: true });
+    const ours = Sequential.fromTfjs(withGetter, a.weightData as ArrayBuffer);
+    const x = features(2, 4, 2, 150).nested;
+    expectClose("artifacts", ours.predict(x).data, tfPredict(m, x), TOL);
+    ours.dispose();
+  });
+});
+
 describe("fromTfjs reads what tensorflowjs_converter writes from Keras", () => {
   // The model TF.js predicts with, its layers named as Keras names them.
   async function kerasLike() {
@@ -242,6 +259,9 @@ describe("toTfjs writes a model tf.loadLayersModel reads and predicts the same w
     const m = await loadInTfjs(modelJson, weightData);
     expect(m.layers.map((l) => l.getClassName())).toEqual(["Embedding", "LSTM", "Dropout", "LSTM", "Dense"]);
     expectClose("export 2-layer", tfPredict(m, x), model.predict(x).data, TOL);
+    // tf.io.fromMemory takes the same pieces as ModelArtifacts.
+    const mem = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology as unknown as object, weightSpecs: modelJson.weightsManifest[0].weights, weightData: weightData.buffer as ArrayBuffer }));
+    expectClose("export via fromMemory", tfPredict(mem, x), model.predict(x).data, TOL);
     // And back: the exported file reads as the same model.
     const back = Sequential.fromTfjs(modelJson, weightData);
     expectClose("re-import", back.predict(x).data, model.predict(x).data, TOL);

@@ -70,7 +70,7 @@ export function fromTfjs(modelJson: unknown, weightData: unknown, make: (layers:
     throw new LSTMError("modelJson.format", "\"layers-model\" (a graph model from tf.saved_model has no layers to read)", kind(format));
   }
   const { modelName, entries: layerJson } = readTopology(root.modelTopology);
-  const weights = readManifest(root.weightsManifest, bytes);
+  const weights = readManifest(root.weightsManifest, root.weightSpecs, bytes);
   const plans = planLayers(layerJson, weights);
   const read = (e: WeightEntry) => readFloats(shards, e);
   const states = plans.map((p) => p.state(read));

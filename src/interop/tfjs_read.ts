@@ -23,9 +23,12 @@ const MAX_SHARDS = 1 << 16;
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** The top-level keys read; the rest (generatedBy, userDefinedMetadata, a ModelArtifacts' weightData, …) are never touched. */
+const ROOT_KEYS = ["modelTopology", "weightsManifest", "weightSpecs", "format"];
+
 /**
- * model.json as a null-prototype JSON copy: text is parsed strictly (no duplicated keys), an
- * object is copied. Either way the result shares nothing with the caller.
+ * model.json as a null-prototype JSON copy of the keys read: text is parsed strictly (no
+ * duplicated keys), an object is copied. Either way the result shares nothing with the caller.
  * @throws LSTMError naming `modelJson` or the offending path.
  */
 export function readModelJson(v: unknown): JsonObject {
@@ -35,8 +38,9 @@ export function readModelJson(v: unknown): JsonObject {
     root = parseStrictJson(v, "modelJson", MAX_DEPTH);
   }
   const budget = { left: MAX_VALUES };
-  const out = copy(root, "modelJson", 1, budget);
-  if (!isObject(out)) throw new LSTMError("modelJson", "a model.json object { modelTopology, weightsManifest, … } or its text", kind(out));
+  const out: JsonObject = Object.create(null);
+  if (!plainObject(root, "modelJson")) throw new LSTMError("modelJson", "a model.json object { modelTopology, weightsManifest, … } or its text", describe(root));
+  entries(root, "modelJson", (key, value, path) => { out[key] = copy(value, path, 2, budget); }, ROOT_KEYS);
   return out;
 }
 
@@ -50,31 +54,44 @@ function copy(v: unknown, at: string, depth: number, budget: { left: number }): 
   }
   if (typeof v !== "object") throw new LSTMError(at, "a JSON value (null, boolean, number, string, array or object)", describe(v));
   if (depth > MAX_DEPTH) throw new LSTMError(at, `JSON nested at most ${MAX_DEPTH} deep`, "deeper nesting");
+  if (guarded(at, () => Array.isArray(v))) {
+    const len = guarded(at, () => dataValue(v, "length", at));
+    if (typeof len !== "number" || len > budget.left) throw new LSTMError(at, `an array of at most ${budget.left} values`, describe(len));
+    const a: Json[] = [];
+    for (let i = 0; i < len; i++) a.push(copy(guarded(at, () => dataValue(v, String(i), `${at}[${i}]`)), `${at}[${i}]`, depth + 1, budget));
+    return a;
+  }
+  if (!plainObject(v, at)) throw new LSTMError(at, "a plain object, array or JSON scalar", describe(v));
+  const o: JsonObject = Object.create(null);
+  entries(v, at, (key, value, path) => { o[key] = copy(value, path, depth + 1, budget); });
+  return o;
+}
+
+// Each own enumerable string-keyed data property (of the `only` keys, when given), read once
+// through its descriptor: as JSON.stringify sees the object, but a getter is refused, not called.
+function entries(o: object, at: string, each: (key: string, value: unknown, path: string) => void, only?: string[]): void {
+  for (const key of guarded(at, () => Reflect.ownKeys(o))) {
+    if (typeof key !== "string") continue; // symbols are not JSON
+    const path = `${at}${pathKey(key)}`;
+    if (FORBIDDEN.has(key)) throw new LSTMError(path, "no key named __proto__, constructor or prototype", `the key ${JSON.stringify(key)}`);
+    if (only && !only.includes(key)) continue;
+    const d = guarded(path, () => Reflect.getOwnPropertyDescriptor(o, key));
+    if (!d || !d.enumerable) continue;
+    if (!("value" in d)) throw new LSTMError(path, "a plain data property (model.json as JSON.parse gives it)", "a getter or setter");
+    if (d.value !== undefined) each(key, d.value, path); // as JSON.stringify, which leaves undefined out
+  }
+}
+
+// An ordinary object (not an array, typed array, Date, Map, …), asked of the engine.
+const plainObject = (v: unknown, at: string): v is object =>
+  v !== null && typeof v === "object" && guarded(at, () => !Array.isArray(v) && Object.prototype.toString.call(v) === "[object Object]");
+
+// Runs a look at a caller's object: a Proxy's trap that throws becomes an LSTMError naming where.
+function guarded<T>(at: string, f: () => T): T {
   try {
-    if (Array.isArray(v)) {
-      const len = dataValue(v, "length", at);
-      if (typeof len !== "number" || len > budget.left) throw new LSTMError(at, `an array of at most ${budget.left} values`, describe(len));
-      const a: Json[] = [];
-      for (let i = 0; i < len; i++) a.push(copy(dataValue(v, String(i), `${at}[${i}]`), `${at}[${i}]`, depth + 1, budget));
-      return a;
-    }
-    if (Object.prototype.toString.call(v) !== "[object Object]" || ArrayBuffer.isView(v)) {
-      throw new LSTMError(at, "a plain object, array or JSON scalar", describe(v));
-    }
-    const o: JsonObject = Object.create(null);
-    for (const key of Reflect.ownKeys(v)) {
-      if (typeof key !== "string") continue; // symbols are not JSON
-      const d = Reflect.getOwnPropertyDescriptor(v, key);
-      if (!d || !d.enumerable || ("value" in d && d.value === undefined)) continue; // as JSON.stringify
-      const path = `${at}${pathKey(key)}`;
-      if (FORBIDDEN.has(key)) throw new LSTMError(path, "no key named __proto__, constructor or prototype", `the key ${JSON.stringify(key)}`);
-      if (!("value" in d)) throw new LSTMError(path, "a plain data property (model.json as JSON.parse gives it)", "a getter or setter");
-      o[key] = copy(d.value, path, depth + 1, budget);
-    }
-    return o;
+    return f();
   } catch (err) {
     if (err instanceof LSTMError) throw err;
-    // A Proxy's trap (or a caller-made exotic object) threw.
     throw new LSTMError(at, "a plain JSON value that can be read", `an object whose inspection threw (${describe(err instanceof Error ? err.message : err)})`);
   }
 }
@@ -149,50 +166,60 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
 /**
  * The manifest's weights with their offsets, checked against `bytes` as they are read: each
- * weight must fit in the bytes, and together they must be exactly the bytes.
+ * weight must fit in the bytes, and together they must be exactly the bytes. `specs` (when there
+ * is no manifest) is a TF.js ModelArtifacts' flat weightSpecs list, read as one group.
  */
-export function readManifest(v: Json | undefined, bytes: number): WeightEntry[] {
-  const at0 = "modelJson.weightsManifest";
-  if (!Array.isArray(v)) throw new LSTMError(at0, "an array of weight groups [{ paths, weights }]", kind(v));
+export function readManifest(manifest: Json | undefined, specs: Json | undefined, bytes: number): WeightEntry[] {
   const out: WeightEntry[] = [], seen = new Set<string>();
   let offset = 0;
-  v.forEach((g, gi) => {
-    const at = `${at0}[${gi}]`;
-    if (!isObject(g)) throw new LSTMError(at, "a weight group { paths, weights }", kind(g));
-    for (const k of Object.keys(g)) if (k !== "paths" && k !== "weights") throw new LSTMError(`${at}${pathKey(k)}`, "only the keys paths and weights", "an unknown key");
-    if (!Array.isArray(g.paths) || !g.paths.every((p) => typeof p === "string")) throw new LSTMError(`${at}.paths`, "an array of file names", kind(g.paths));
-    if (!Array.isArray(g.weights)) throw new LSTMError(`${at}.weights`, "an array of { name, shape, dtype }", kind(g.weights));
-    g.weights.forEach((w, wi) => {
-      const wat = `${at}.weights[${wi}]`;
-      if (!isObject(w)) throw new LSTMError(wat, "a weight { name, shape, dtype }", kind(w));
-      for (const k of Object.keys(w)) {
-        if (k === "quantization") throw new LSTMError(`${wat}.quantization`, "float32 weights (quantized ones are not read: convert the model without --quantize_*)", kind(w[k]));
-        if (!["name", "shape", "dtype", "group"].includes(k)) throw new LSTMError(`${wat}${pathKey(k)}`, "only the keys name, shape, dtype and group", "an unknown key");
-      }
-      const { name, shape, dtype, group } = w;
-      if (typeof name !== "string" || name.length === 0 || name.length > 1024) throw new LSTMError(`${wat}.name`, "a weight name of 1 to 1024 characters", kind(name));
-      if (seen.has(name)) throw new LSTMError(`${wat}.name`, "a name no other weight has", JSON.stringify(name));
-      seen.add(name);
-      if (group !== undefined && typeof group !== "string") throw new LSTMError(`${wat}.group`, "a string", kind(group));
-      const optimizer = group === "optimizer"; // TF.js's includeOptimizer weights: skipped, as loadLayersModel does for a model
-      if (typeof dtype !== "string" || !(optimizer ? dtype in DTYPE_BYTES : dtype === "float32")) {
-        throw new LSTMError(`${wat}.dtype`, "float32", kind(dtype));
-      }
-      if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
-        throw new LSTMError(`${wat}.shape`, "an array of at most 8 non-negative integers", kind(shape));
-      }
-      // The count, stopped as soon as it passes what all the bytes can hold (no overflow).
-      const width = DTYPE_BYTES[dtype], fits = Math.floor(bytes / width);
-      let count = shape.includes(0) ? 0 : 1;
-      for (const d of shape as number[]) if (count > 0 && (count *= d) > fits) break;
-      if (count > fits) throw new LSTMError(`${wat}.shape`, `a shape whose ${dtype} values fit in the ${bytes} bytes of weightData`, `[${shape.join(",")}]`);
-      out.push({ name, at: wat, shape: (shape as number[]).map((d) => d + 0), offset, count, optimizer });
-      offset += count * width;
+  const group = (list: Json | undefined, at: string) => {
+    if (!Array.isArray(list)) throw new LSTMError(at, "an array of { name, shape, dtype }", kind(list));
+    list.forEach((w, wi) => {
+      const e = readWeight(w, `${at}[${wi}]`, bytes, offset);
+      if (seen.has(e.name)) throw new LSTMError(`${e.at}.name`, "a name no other weight has", JSON.stringify(e.name));
+      seen.add(e.name);
+      out.push(e);
+      offset += e.bytes;
     });
-  });
+  };
+  if (manifest === undefined && specs !== undefined) group(specs, "modelJson.weightSpecs");
+  else {
+    const at0 = "modelJson.weightsManifest";
+    if (!Array.isArray(manifest)) throw new LSTMError(at0, "an array of weight groups [{ paths, weights }]", kind(manifest));
+    manifest.forEach((g, gi) => {
+      const at = `${at0}[${gi}]`;
+      if (!isObject(g)) throw new LSTMError(at, "a weight group { paths, weights }", kind(g));
+      for (const k of Object.keys(g)) if (k !== "paths" && k !== "weights") throw new LSTMError(`${at}${pathKey(k)}`, "only the keys paths and weights", "an unknown key");
+      if (!Array.isArray(g.paths) || !g.paths.every((p) => typeof p === "string")) throw new LSTMError(`${at}.paths`, "an array of file names", kind(g.paths));
+      group(g.weights, `${at}.weights`);
+    });
+  }
   // Each weight fits in `bytes` alone, so this sum stays an exact integer.
   if (offset !== bytes) throw new LSTMError("weightData", `${offset} bytes, as the weights manifest describes`, `${bytes} bytes`);
   return out;
+}
+
+// One weight entry { name, shape, dtype, group? } at `offset`, its size checked against all the bytes.
+function readWeight(w: Json, at: string, bytes: number, offset: number): WeightEntry & { bytes: number } {
+  if (!isObject(w)) throw new LSTMError(at, "a weight { name, shape, dtype }", kind(w));
+  for (const k of Object.keys(w)) {
+    if (k === "quantization") throw new LSTMError(`${at}.quantization`, "float32 weights (quantized ones are not read: convert the model without --quantize_*)", kind(w[k]));
+    if (!["name", "shape", "dtype", "group"].includes(k)) throw new LSTMError(`${at}${pathKey(k)}`, "only the keys name, shape, dtype and group", "an unknown key");
+  }
+  const { name, shape, dtype, group } = w;
+  if (typeof name !== "string" || name.length === 0 || name.length > 1024) throw new LSTMError(`${at}.name`, "a weight name of 1 to 1024 characters", kind(name));
+  if (group !== undefined && typeof group !== "string") throw new LSTMError(`${at}.group`, "a string", kind(group));
+  const optimizer = group === "optimizer"; // TF.js's includeOptimizer weights: skipped, as loadLayersModel does for a model
+  if (typeof dtype !== "string" || !(optimizer ? dtype in DTYPE_BYTES : dtype === "float32")) throw new LSTMError(`${at}.dtype`, "float32", kind(dtype));
+  if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
+    throw new LSTMError(`${at}.shape`, "an array of at most 8 non-negative integers", kind(shape));
+  }
+  // The count, stopped as soon as it passes what all the bytes can hold (no overflow).
+  const width = DTYPE_BYTES[dtype], fits = Math.floor(bytes / width);
+  let count = shape.includes(0) ? 0 : 1;
+  for (const d of shape as number[]) if (count > 0 && (count *= d) > fits) break;
+  if (count > fits) throw new LSTMError(`${at}.shape`, `a shape whose ${dtype} values fit in the ${bytes} bytes of weightData`, `[${shape.join(",")}]`);
+  return { name, at, shape: (shape as number[]).map((d) => d + 0), offset, count, optimizer, bytes: count * width };
 }
 
 /** A weight's floats from the concatenated shards (little-endian, possibly unaligned, possibly spanning shards). */
