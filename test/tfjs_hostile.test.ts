@@ -99,6 +99,19 @@ describe("sizes are checked against the bytes before anything is allocated", () 
     refused(base, [bytes, new Uint8Array(4)], "weightData");
   });
 
+  it("a buffer detached by the caller's own code while the call runs: refused, never read as zeros", () => {
+    const detach = (b: ArrayBuffer) => structuredClone(b, { transfer: [b] });
+    // A getter in the shard list detaches an earlier shard...
+    const a = bytes.slice(), cut = 100;
+    const list = [a.subarray(0, cut)];
+    Object.defineProperty(list, 1, { get: () => { detach(a.buffer); return bytes.slice(cut); }, enumerable: true });
+    refused(base, list, /^weightData/);
+    // ...or a proxy trap in modelJson detaches the weights.
+    const b = bytes.slice();
+    const sly = new Proxy(clone(), { ownKeys: (t) => { if (b.byteLength) detach(b.buffer); return Reflect.ownKeys(t); } });
+    refused(sly, b, /^weightData/);
+  });
+
   it("weightData that is not bytes: refused naming it", () => {
     for (const v of [null, "AAAA", 42, new Float32Array(bytes.length / 4), new DataView(bytes.buffer), [], [bytes, "x"], { byteLength: bytes.length }]) {
       refused(base, v, /^weightData/);

@@ -62,9 +62,11 @@ export interface Plan {
 
 /** Sequential.fromTfjs's body; `make` is the Sequential constructor. */
 export function fromTfjs(modelJson: unknown, weightData: unknown, make: (layers: Layer[], names: string[]) => Sequential): Sequential {
+  // Every caller getter or proxy trap runs in these two reads; the byte views are made last, so
+  // nothing the caller runs can detach or shrink a buffer after its length was taken.
+  const root = readModelJson(modelJson);
   const shards = takeWeightData(weightData);
   const bytes = shards.reduce((s, b) => s + b.length, 0);
-  const root = readModelJson(modelJson);
   const format = root.format;
   if (format !== undefined && format !== "layers-model") {
     throw new LSTMError("modelJson.format", "\"layers-model\" (a graph model from tf.saved_model has no layers to read)", kind(format));

@@ -92,7 +92,7 @@ function guarded<T>(at: string, f: () => T): T {
     return f();
   } catch (err) {
     if (err instanceof LSTMError) throw err;
-    throw new LSTMError(at, "a plain JSON value that can be read", `an object whose inspection threw (${describe(err instanceof Error ? err.message : err)})`);
+    throw new LSTMError(at, "a value that can be read", `an object whose inspection threw (${describe(err instanceof Error ? err.message : err)})`);
   }
 }
 
@@ -148,16 +148,21 @@ export interface WeightEntry { name: string; at: string; shape: number[]; offset
 /** The caller's weight bytes as fixed views (one per shard), read through the engine's own accessors. */
 export function takeWeightData(v: unknown): Uint8Array[] {
   const one = (x: unknown, at: string): Uint8Array => {
-    if (typedKind(x) === "Uint8Array") return bytesOf(x as Uint8Array);
-    if (isArrayBuffer(x)) return new Uint8Array(x);
-    throw new LSTMError(at, "an ArrayBuffer or Uint8Array of weight bytes", describe(x));
+    const u8 = typedKind(x) === "Uint8Array", ab = !u8 && isArrayBuffer(x);
+    if (!u8 && !ab) throw new LSTMError(at, "an ArrayBuffer or Uint8Array of weight bytes", describe(x));
+    try {
+      return u8 ? bytesOf(x as Uint8Array) : new Uint8Array(x as ArrayBuffer);
+    } catch {
+      throw new LSTMError(at, "weight bytes over a buffer that is not detached", "a detached buffer");
+    }
   };
-  if (!Array.isArray(v)) return [one(v, "weightData")];
-  const n = v.length;
+  if (!guarded("weightData", () => Array.isArray(v))) return [one(v, "weightData")];
+  const list = v as unknown[], n = guarded("weightData", () => list.length);
   if (n < 1 || n > MAX_SHARDS) throw new LSTMError("weightData", `1 to ${MAX_SHARDS} shards`, describe(v));
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(one(v[i], `weightData[${i}]`));
-  return out;
+  // The elements first (a getter may run here), then the views (engine accessors only).
+  const items: unknown[] = [];
+  for (let i = 0; i < n; i++) items.push(guarded(`weightData[${i}]`, () => list[i]));
+  return items.map((x, i) => one(x, `weightData[${i}]`));
 }
 
 // Bytes per element of the dtypes a manifest may hold; only float32 weights are loaded, the rest
