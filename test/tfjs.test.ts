@@ -3,10 +3,10 @@
 // writes a Keras model, read here and compared with TF.js's predictions to 1e-5; our models
 // exported and loaded by tf.loadLayersModel, which must predict what we predict. Hostile files are
 // in tfjs_hostile.test.ts.
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, expectTypeOf, beforeAll } from "vitest";
 import { readFileSync, existsSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { init, Sequential, Embedding, LSTM, Linear, Dropout, LSTMError, Adam } from "../src/index";
+import { init, Sequential, Embedding, LSTM, Linear, Dropout, LSTMError, Adam, type TfjsExport, type TfjsOrigin, type ToTfjsOptions, type TfjsWeightData } from "../src/index";
 import { expectClose } from "./helpers/close";
 import { rng, seedWeights, features, tfPredict, savedByTfjs, loadInTfjs, keras, converterFiles } from "./helpers/tfjs";
 
@@ -221,8 +221,11 @@ describe("fromTfjs reads what tensorflowjs_converter writes from Keras", () => {
     const origin = ours.tfjsOrigin!;
     expect(origin.layers[2].trainingOnly).toMatchObject({ recurrent_dropout: 0.2, kernel_regularizer: { class_name: "L1L2" } });
     expect(Object.isFrozen(origin) && Object.isFrozen(origin.layers[2].trainingOnly)).toBe(true);
-    const lstmCfg = (ours.toTfjs().modelJson.modelTopology.config.layers[2] as { config: Record<string, unknown> }).config;
+    const out = ours.toTfjs();
+    const lstmCfg = (out.modelJson.modelTopology.config.layers[2] as { config: Record<string, unknown> }).config;
     expect([lstmCfg.recurrent_dropout, lstmCfg.dropout]).toEqual([0.2, 0]);
+    const x = features(3, 5, 3, 141).nested;
+    expectClose("dropout first, exported", tfPredict(await loadInTfjs(out.modelJson, out.weightData), x), ours.predict(x).data, TOL);
     ours.dispose();
   });
 
@@ -333,6 +336,17 @@ describe("the migration story", () => {
     expect(lstmCfg.dropout).toBe(0.1);
     expectClose("back in TF.js", tfPredict(await loadInTfjs(out.modelJson, out.weightData), ids), model.predict(ids).data, TOL);
     model.dispose();
+  });
+});
+
+describe("the API's types", () => {
+  it("fromTfjs(object | text, bytes) → Sequential; toTfjs(options?) → { modelJson, weightData: Uint8Array }; tfjsOrigin", () => {
+    expectTypeOf(Sequential.fromTfjs).parameters.toEqualTypeOf<[object | string, TfjsWeightData]>();
+    expectTypeOf(Sequential.fromTfjs).returns.toEqualTypeOf<Sequential>();
+    expectTypeOf<Sequential["toTfjs"]>().parameters.toEqualTypeOf<[ToTfjsOptions?]>();
+    expectTypeOf<ReturnType<Sequential["toTfjs"]>>().toEqualTypeOf<TfjsExport>();
+    expectTypeOf<TfjsExport["weightData"]>().toEqualTypeOf<Uint8Array>();
+    expectTypeOf<Sequential["tfjsOrigin"]>().toEqualTypeOf<TfjsOrigin | null>();
   });
 });
 

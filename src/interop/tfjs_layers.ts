@@ -140,9 +140,8 @@ export function readLayer(r: LayerReader): Plan {
     case "Dropout": plan = dropout(r); break;
     default: plan = dense(r);
   }
-  for (const w of r.weights.values()) {
-    throw new LSTMError(`${w.at}.name`, `a weight layer ${e.kerasName} (${e.cls}) has`, JSON.stringify(w.name));
-  }
+  const [left] = r.weights.values();
+  if (left) throw new LSTMError(`${left.at}.name`, `a weight layer ${e.kerasName} (${e.cls}) has`, JSON.stringify(left.name));
   return plan;
 }
 
