@@ -31,8 +31,8 @@ async function roundTrip(label: string, m: tf.LayersModel, x: number[][] | numbe
   return ours;
 }
 
-// Ids [N,T] with pre-padding (Keras pad_sequences' default), post-padding and a gap of zeros.
-const PADDED_IDS = [[0, 0, 0, 4, 7, 2, 9], [3, 8, 1, 5, 0, 0, 0], [6, 2, 0, 0, 3, 1, 4], [1, 2, 3, 4, 5, 6, 7], [0, 9, 0, 8, 0, 7, 0]];
+// Ids [N,T] with pre-padding (Keras pad_sequences' default), post-padding, gaps of zeros, and nothing but padding.
+const PADDED_IDS = [[0, 0, 0, 4, 7, 2, 9], [3, 8, 1, 5, 0, 0, 0], [6, 2, 0, 0, 3, 1, 4], [1, 2, 3, 4, 5, 6, 7], [0, 9, 0, 8, 0, 7, 0], [0, 0, 0, 0, 0, 0, 0]];
 
 describe("fromTfjs reads what TF.js's model.save() writes, and predicts what TF.js predicts", () => {
   it("Embedding → LSTM (TF.js's default hardSigmoid) → Dropout → Dense softmax", async () => {

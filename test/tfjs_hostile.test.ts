@@ -144,12 +144,18 @@ describe("settings this library does not compute are refused, naming the layer c
     ["a float16 layer", (j) => { layer(j, 4).dtype = "float16"; }, `${M}[4].config.dtype`],
     ["a key written both ways", (j) => { layer(j, 1).returnSequences = true; }, `${M}[1].config.returnSequences`],
     ["an Embedding after an LSTM", (j) => { const l = j.modelTopology.config.layers; l.push(l.shift()); }, `${M}[4]`],
+    ["an Embedding after a leading Dropout", (j) => { const l = j.modelTopology.config.layers; l.unshift(l.splice(3, 1)[0]); }, `${M}[1]`],
     ["two layers with one name", (j) => { layer(j, 4).name = layer(j, 1).name; }, `${M}[4].config.name`],
     ["an InputLayer after the first layer", (j) => { j.modelTopology.config.layers.splice(2, 0, { class_name: "InputLayer", config: { name: "late" } }); }, `${M}[2].config`],
     ["no layers", (j) => { j.modelTopology.config.layers = []; }, `${M}`],
     ["2000 layers", (j) => { j.modelTopology.config.layers = Array.from({ length: 2000 }, (_, i) => ({ class_name: "Dropout", config: { name: `d${i}`, rate: 0 } })); }, `${M}`],
   ];
   for (const [what, f, arg] of cases) it(`${what}: refused naming ${arg}`, () => { refused(variant(f), bytes, arg); });
+
+  it("only Dropout layers (nothing to fix the input width): refused naming the topology", () => {
+    const j = variant((v) => { v.modelTopology.config.layers = [{ class_name: "Dropout", config: { name: "d", rate: 0.1, batch_input_shape: [null, 3, 2] } }]; v.weightsManifest = []; });
+    refused(j, new Uint8Array(0), "modelJson.modelTopology");
+  });
 });
 
 describe("the weights manifest is matched by name and role, exactly", () => {

@@ -194,21 +194,21 @@ function planLayers(entries: LayerJson[], weights: WeightEntry[]): Plan[] {
       checkDropoutOptions(plan.options as { p: number }, e.at);
       hint = s.inputHint ?? hint;
     } else {
-      port = chainPlan(plan, port, e.at);
+      port = chainPlan(plan, port, plans.length === 0, e.at);
       hint = null;
     }
     plans.push(plan);
   });
-  if (plans.length === 0) throw new LSTMError("modelJson.modelTopology", "at least one layer besides an InputLayer", "none");
+  if (plans.every((p) => p.type === "dropout")) throw new LSTMError("modelJson.modelTopology", "at least one Embedding, LSTM, Bidirectional or Dense layer", "none");
   return plans;
 }
 
 // Options checked (nothing allocated) and widths chained, with the file's path in errors.
-function chainPlan(p: Plan, port: Port | null, at: string): Port {
+function chainPlan(p: Plan, port: Port | null, first: boolean, at: string): Port {
   const o = p.options as never;
   switch (p.type) {
-    case "embedding":
-      return chainEmbedding(checkEmbeddingOptions({ ...(o as EmbeddingOptions), seed: 0 }, at).cfg, port ?? { width: 1, seq: true, ids: true }, at);
+    case "embedding": // ids only reach the first layer (not one after a leading Dropout)
+      return chainEmbedding(checkEmbeddingOptions({ ...(o as EmbeddingOptions), seed: 0 }, at).cfg, port ?? { width: 1, seq: true, ids: first }, at);
     case "lstm": {
       const cfg = checkLSTMOptions({ ...(o as LSTMOptions), seed: 0 }, at).cfg;
       return chainLSTM(cfg, port ?? { width: cfg.inputSize, seq: true, ids: false }, at);

@@ -14,9 +14,9 @@ import { typedKind, isArrayBuffer, bytesOf } from "../typed";
 export type TfjsWeightData = ArrayBuffer | Uint8Array | readonly (ArrayBuffer | Uint8Array)[];
 
 /** model.json text above this many characters is refused (real ones are kilobytes: the weights live in the .bin files). */
-export const MAX_JSON_CHARS = 16 << 20;
+const MAX_JSON_CHARS = 16 << 20;
 /** Nesting limit: a Keras layer config nests about 8 deep (model_config → config → layers → layer → config → initializer → config). */
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 /** Values (objects, arrays and scalars) in one model.json. */
 const MAX_VALUES = 1 << 20;
 const MAX_SHARDS = 1 << 16;
@@ -133,8 +133,6 @@ export class Fields {
   }
   /** The value under a camelCase key (undefined when absent). */
   get(k: string): Json | undefined { return this.m.get(k)?.value; }
-  /** The key as the file spells it. */
-  original(k: string): string { return this.m.get(k)?.key ?? k; }
   /** The path of a key for errors, spelt as in the file. */
   path(k: string): string { return `${this.at}${pathKey(this.m.get(k)?.key ?? k)}`; }
   keys(): string[] { return [...this.m.keys()]; }
