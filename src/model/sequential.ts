@@ -508,6 +508,8 @@ export class Sequential {
    * everything is checked against the bytes before any wasm memory is allocated.
    * @param modelJson model.json, parsed or as text.
    * @param weightData the weights file's bytes, or its shards in manifest order.
+   * @returns a new model; layer names are the Keras names (made safe), and `tfjsOrigin` keeps the
+   *   training-only settings this library does not apply.
    * @throws LSTMError naming the setting, layer class or weight that cannot be read.
    * @example
    * const model = Sequential.fromTfjs(JSON.parse(fs.readFileSync("model.json", "utf8")), fs.readFileSync("group1-shard1of1.bin"));
@@ -519,6 +521,8 @@ export class Sequential {
   /**
    * The model as a TF.js Layers model: model.json (an object; JSON.stringify it) naming one weights
    * file, and that file's bytes. `tf.loadLayersModel` reads it and predicts the same.
+   * @param opts.weightsPath the file name model.json gives the weights ("weights.bin"); opts.modelName the TF.js model's name.
+   * @returns `{ modelJson, weightData }`; weightData is a Uint8Array over its own whole buffer (`.buffer` is the file).
    * @throws LSTMError for what TF.js's layers cannot compute (projSize, peepholes, reverse with every-step outputs).
    * @example
    * const { modelJson, weightData } = model.toTfjs();
