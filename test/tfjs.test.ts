@@ -6,8 +6,9 @@
 import { describe, it, expect, expectTypeOf, beforeAll } from "vitest";
 import { readFileSync, existsSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { init, Sequential, Embedding, LSTM, Linear, Dropout, LSTMError, Adam, type TfjsExport, type TfjsOrigin, type ToTfjsOptions, type TfjsWeightData } from "../src/index";
+import { init, detectBackend, Sequential, Embedding, LSTM, Linear, Dropout, LSTMError, Adam, type TfjsExport, type TfjsOrigin, type ToTfjsOptions, type TfjsWeightData } from "../src/index";
 import { expectClose } from "./helpers/close";
+import { BUILDS, use } from "./helpers/backends";
 import { rng, seedWeights, features, tfPredict, savedByTfjs, loadInTfjs, keras, converterFiles } from "./helpers/tfjs";
 
 const TOL = { atol: 1e-5, rtol: 0 };
@@ -336,6 +337,30 @@ describe("the migration story", () => {
     expect(lstmCfg.dropout).toBe(0.1);
     expectClose("back in TF.js", tfPredict(await loadInTfjs(out.modelJson, out.weightData), ids), model.predict(ids).data, TOL);
     model.dispose();
+  });
+});
+
+describe("on every build", () => {
+  it("a TF.js model (mask, bidirectional, hardSigmoid, goBackwards) predicts the same to 1e-5 on the scalar, simd and relaxed-simd builds", async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 10, outputDim: 5, maskZero: true }));
+    m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 6, returnSequences: true }) as tf.RNN }));
+    m.add(tf.layers.lstm({ units: 5, goBackwards: true, recurrentActivation: "sigmoid" }));
+    m.add(tf.layers.dense({ units: 3, activation: "softmax" }));
+    seedWeights(m, 16);
+    const { modelJson, weightData } = await savedByTfjs(m);
+    const want = tfPredict(m, PADDED_IDS);
+    try {
+      for (const b of BUILDS) {
+        await use(b);
+        const ours = Sequential.fromTfjs(modelJson, weightData);
+        expect(ours.be.name).toBe(b);
+        expectClose(`build ${b}`, ours.predict(PADDED_IDS).data, want, TOL);
+        ours.dispose();
+      }
+    } finally {
+      await use(detectBackend());
+    }
   });
 });
 
