@@ -14,8 +14,6 @@
 import { LSTMError } from "../errors";
 import type { Tensor } from "../tensor";
 import type { Json } from "../json";
-import { fromKeras } from "../convert";
-import { transpose } from "../gates";
 import { LSTM, checkLSTMOptions, chainLSTM, type LSTMOptions } from "../lstm";
 import { Linear, checkLinearOptions, chainLinear, type LinearOptions } from "../linear";
 import { Embedding, checkEmbeddingOptions, chainEmbedding, type EmbeddingOptions } from "../layers/embedding";
@@ -27,7 +25,7 @@ import { type LayerReader, Settings, readLayer, CLASSES } from "./tfjs_layers";
 
 export type { TfjsWeightData };
 
-/** One layer of a model read by fromTfjs: what this library does not run, kept as the file had it. */
+/** One layer of a model read by fromTfjs: its names, and the settings this library does not run. */
 export interface TfjsOriginLayer {
   /** This library's name of the layer (the Keras name, made safe). */
   name: string;
@@ -183,7 +181,8 @@ function planLayers(entries: LayerJson[], weights: WeightEntry[]): Plan[] {
     if (e.cls === "InputLayer") {
       if (i !== 0) throw new LSTMError(e.at, "an InputLayer first only", `an InputLayer at position ${i}`);
       hint = s.inputLayer();
-      for (const w of owned.get(e.kerasName)?.values() ?? []) throw new LSTMError(`${w.at}.name`, "a weight of a layer that has weights (an InputLayer has none)", JSON.stringify(w.name));
+      const [w] = owned.get(e.kerasName)?.values() ?? [];
+      if (w) throw new LSTMError(`${w.at}.name`, "a weight of a layer that has weights (an InputLayer has none)", JSON.stringify(w.name));
       return;
     }
     const name = safeName(e.kerasName, used);
@@ -247,7 +246,7 @@ function assignWeights(entries: LayerJson[], weights: WeightEntry[]): Map<string
 
 // A Keras name as a Sequential layer name: letters, digits, _ and - only, at most 64, unique.
 function safeName(k: string, used: Set<string>): string {
-  const base = k.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60) || "layer";
+  const base = k.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 56) || "layer";
   let name = base;
   for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
   used.add(name);
