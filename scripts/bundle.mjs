@@ -18,7 +18,7 @@ const cli = await build({
 for (const r of [lib, cli]) for (const [f, o] of Object.entries(r.metafile.outputs)) if (f.endsWith(".js")) console.log(`${f}: ${o.bytes} B`);
 // The separate .wasm files, for init({ wasm: url }) under a CSP or for caching.
 mkdirSync("dist/wasm", { recursive: true });
-for (const b of ["relaxed-simd", "simd", "scalar"]) copyFileSync(`build/${b}.wasm`, `dist/wasm/${b}.wasm`);
+for (const b of ["relaxed-simd", "simd", "scalar", "relaxed-simd-threads", "simd-threads"]) copyFileSync(`build/${b}.wasm`, `dist/wasm/${b}.wasm`);
 const size = { bytes: readFileSync("dist/index.js").length, gzip: gzipSync(readFileSync("dist/index.js"), { level: 9 }).length };
 writeFileSync("dist/size.json", JSON.stringify(size) + "\n");
 console.log(`dist/index.js minified ${size.bytes} B, gzipped ${size.gzip} B`);

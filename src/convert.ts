@@ -9,8 +9,8 @@
 //   Only the default activations (sigmoid, tanh, tanh), no clip and input_forget = 0 match this model.
 // - Keras / TensorFlow.js LSTM: kernel [I,4H], recurrent_kernel [H,4H], bias [4H], gate order
 //   i, f, c, o (z = x·kernel + h·recurrent_kernel + bias). Keras 2+ defaults to a sigmoid
-//   recurrent activation; TF.js (and Keras 1 / tf.keras in TF 1.x) default to hardSigmoid, which
-//   this model does not compute: such models must use recurrentActivation 'sigmoid' to convert.
+//   recurrent activation; TF.js (and Keras 1 / tf.keras in TF 1.x) default to hardSigmoid: give
+//   the LSTM recurrentActivation 'hardSigmoid' for those (Sequential.fromTfjs reads it off the model).
 // - Chainer L.LSTM: upward = Linear(In→4H) with W [4H,In], b [4H]; lateral = Linear(H→4H, nobias);
 //   F.lstm reads the 4H pre-activation interleaved per unit (reshape to [B,H,4]): index 4j+k is
 //   gate k ∈ (a, i, f, o) of unit j, a being the cell input.
@@ -137,8 +137,9 @@ export function toOnnx(model: ModelSource): { W: Tensor; R: Tensor; B: Tensor; P
 
 /**
  * Import a Keras or TensorFlow.js LSTM layer (`layer.getWeights()` in order: kernel, recurrent kernel, bias).
- * The one bias goes to bias_ih, bias_hh is zeros. The model must use the sigmoid recurrent
- * activation (TF.js defaults to hardSigmoid).
+ * The one bias goes to bias_ih, bias_hh is zeros. The weights do not say the recurrent activation:
+ * a TF.js layer defaults to hardSigmoid, so create the LSTM with recurrentActivation 'hardSigmoid'
+ * for it (a whole model.json: Sequential.fromTfjs reads it).
  * @param weights kernel [I,4H], recurrentKernel [H,4H], bias [4H] (optional). Flat arrays are
  *   shaped from each other (bias gives H, or recurrentKernel's length 4H²).
  * @returns `{ config, stateDict }`; config.batchFirst is true, as Keras inputs are [batch, time, features].

@@ -11,6 +11,8 @@ import { backend } from "../src/wasm/backend";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const BUILD_NAMES = ["relaxed-simd", "simd", "scalar"] as const;
+/** The thread-capable variants: the same kernels over an imported shared memory. */
+const THREAD_BUILDS = ["relaxed-simd-threads", "simd-threads"] as const;
 type Build = (typeof BUILD_NAMES)[number];
 
 // Pinned on purpose: adding, renaming or dropping a kernel must be a visible change here.
@@ -273,8 +275,19 @@ describe("the shipped bytes", () => {
     expect(Buffer.compare(decoded, file)).toBe(0);
   });
 
-  it("embedded.ts holds exactly the three builds", () => {
-    expect(Object.keys(WASM).sort()).toEqual([...BUILD_NAMES].sort());
+  it("embedded.ts holds exactly the three builds and the two thread-capable ones", () => {
+    expect(Object.keys(WASM).sort()).toEqual([...BUILD_NAMES, ...THREAD_BUILDS].sort());
+  });
+
+  it.each(THREAD_BUILDS)("%s exports the pinned kernels and imports only env.memory, a shared memory", (b) => {
+    const mod = new WebAssembly.Module(readFileSync(`${root}build/${b}.wasm`));
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+    const single = new WebAssembly.Module(readFileSync(`${root}build/${b.replace("-threads", "")}.wasm`));
+    const names = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).filter((e) => e.kind === "function").map((e) => e.name).sort();
+    expect(names(mod)).toEqual(names(single));
+    // Instantiable only over a shared memory.
+    expect(() => new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 64, maximum: 65536 }) } })).toThrow();
+    expect(() => new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true }) } })).not.toThrow();
   });
 
   it.each(BUILD_NAMES)("dist/index.js carries the same base64 for %s as embedded.ts", (b) => {

@@ -19,6 +19,8 @@ import { setInto } from "../typed";
 import type { PreparedLoad } from "../params";
 import { type FitOptions, type History, fit as fitModel } from "./fit";
 import { saveModel, loadModel } from "./files";
+import { fromTfjs, tfjsOriginOf, type TfjsOrigin, type TfjsWeightData } from "../interop/tfjs";
+import { toTfjs, type TfjsExport, type ToTfjsOptions } from "../interop/tfjs_export";
 
 /** A layer a Sequential takes. */
 export type Layer = LSTM | Linear | Embedding | Dropout;
@@ -511,6 +513,41 @@ export class Sequential {
   static load(bytes: Uint8Array | ArrayBuffer): Sequential {
     return loadModel(bytes, (layers, names) => new Sequential(layers, { names }));
   }
+
+  /**
+   * A TensorFlow.js Layers model (TF.js's model.save(), or tensorflowjs_converter from Keras) as a
+   * Sequential that predicts what TF.js predicts. Reads InputLayer, Embedding (mask_zero), LSTM,
+   * Bidirectional(LSTM, concat), Dropout and Dense; anything else is refused. The file is untrusted:
+   * everything is checked against the bytes before any wasm memory is allocated.
+   * @param modelJson model.json, parsed or as text.
+   * @param weightData the weights file's bytes, or its shards in manifest order.
+   * @returns a new model; layer names are the Keras names (made safe), and `tfjsOrigin` keeps the
+   *   training-only settings this library does not apply.
+   * @throws LSTMError naming the setting, layer class or weight that cannot be read.
+   * @example
+   * const model = Sequential.fromTfjs(JSON.parse(fs.readFileSync("model.json", "utf8")), fs.readFileSync("group1-shard1of1.bin"));
+   */
+  static fromTfjs(modelJson: object | string, weightData: TfjsWeightData): Sequential {
+    return fromTfjs(modelJson, weightData, (layers, names) => new Sequential(layers, { names }));
+  }
+
+  /**
+   * The model as a TF.js Layers model: model.json (an object; JSON.stringify it) naming one weights
+   * file, and that file's bytes. `tf.loadLayersModel` reads it and predicts the same.
+   * @param opts.weightsPath the file name model.json gives the weights ("weights.bin"); opts.modelName the TF.js model's name.
+   * @returns `{ modelJson, weightData }`; weightData is a Uint8Array over its own whole buffer (`.buffer` is the file).
+   * @throws LSTMError for what TF.js's layers cannot compute (projSize, peepholes, reverse with every-step outputs).
+   * @example
+   * const { modelJson, weightData } = model.toTfjs();
+   * fs.writeFileSync("model.json", JSON.stringify(modelJson)); fs.writeFileSync("weights.bin", weightData);
+   */
+  toTfjs(opts: ToTfjsOptions = {}): TfjsExport {
+    Sequential.live(this);
+    return toTfjs(this, opts);
+  }
+
+  /** What Sequential.fromTfjs kept of the file that this library does not run (training-only settings); null for other models. */
+  get tfjsOrigin(): TfjsOrigin | null { return tfjsOriginOf(this); }
 
   /** Free the model's memory and its layers'. A second call is harmless. */
   dispose(): void {

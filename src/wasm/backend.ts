@@ -3,10 +3,13 @@ import { LSTMError, describe } from "../errors";
 import { checkKeys } from "../io";
 import { Arena } from "./arena";
 import { Workspace } from "./workspace";
-import { RELAXED_SIMD_PROBE, SIMD_PROBE } from "./probe";
+import { RELAXED_SIMD_PROBE, SIMD_PROBE, THREADS_PROBE } from "./probe";
 import { WASM } from "./embedded";
+import { Pool, nodeBuiltin } from "../runtime/pool";
 
 export type BackendName = "relaxed-simd" | "simd" | "scalar";
+/** @internal A build: a backend, or a SIMD backend's thread-capable variant (shared, imported memory). */
+export type BuildName = BackendName | "relaxed-simd-threads" | "simd-threads";
 /** @internal */
 export const BACKENDS: readonly BackendName[] = ["relaxed-simd", "simd", "scalar"];
 
@@ -68,11 +71,24 @@ export class Backend {
   readonly scratch: Workspace;
   private f32view = new Float32Array(0);
   private i32view = new Int32Array(0);
+  /** The worker pool of a thread-capable build (shared memory), or null: one thread. */
+  pool: Pool | null = null;
+  /** A thread-capable build's barrier words (see assembly/sync.ts), 0 otherwise. */
+  sync = 0;
 
-  /** custom: loaded from `init({ wasm })` rather than the embedded bytes. */
-  constructor(readonly name: BackendName, readonly k: Kernels, readonly custom = false) {
+  /**
+   * custom: loaded from `init({ wasm })` rather than the embedded bytes. module: the compiled
+   * build, kept by thread-capable backends to start workers on it.
+   */
+  constructor(readonly name: BackendName, readonly k: Kernels, readonly custom = false, readonly module: WebAssembly.Module | null = null) {
     this.arena = new Arena(k.memory, k.heap_base());
     this.scratch = new Workspace(this, "clipping scratch");
+    if (module) this.sync = this.arena.alloc(64, "thread barrier");
+  }
+
+  /** Threads in use: the pool's, else 1. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
   }
 
   /** The whole memory as floats. Re-taken after memory.grow, which detaches old views. */
@@ -101,12 +117,30 @@ export interface InitOptions {
   backend?: "auto" | BackendName;
   /** Your own copy of the chosen build (bytes, a compiled Module, or a URL to fetch), e.g. for a strict CSP. */
   wasm?: WasmSource;
+  /**
+   * Threads for the LSTM kernels: a number (1 to 64) or 'auto', min(4, ⌈cores / 2⌉), as
+   * onnxruntime-web counts. The first init() defaults to 'auto'; later calls without it keep the
+   * count. Where threads are impossible (no SharedArrayBuffer, a page that is not cross-origin
+   * isolated, the scalar build, a custom `wasm`) it is 1, and init() says why.
+   */
+  threads?: number | "auto";
 }
 // Every key of InitOptions, listed once: an option added to the interface but not here is a compile error.
-const INIT_KEYS = Object.keys({ backend: true, wasm: true } satisfies Record<keyof InitOptions, true>);
+const INIT_KEYS = Object.keys({ backend: true, wasm: true, threads: true } satisfies Record<keyof InitOptions, true>);
 
-const loaded = new Map<BackendName, Backend>();
+/** What init() set up. */
+export interface InitResult {
+  backend: BackendName;
+  /** Threads the LSTM kernels of models created from now on use (small calls still run on one). */
+  threads: number;
+  /** Why threads is 1 when more were asked for (or 'auto' found more cores), else absent. */
+  threadsReason?: string;
+}
+
+const loaded = new Map<BuildName, Backend>();
 let current: Backend | null = null;
+/** This module's own URL, the script pool workers load in a browser. */
+const MODULE_URL: string | null = (() => { try { return import.meta.url; } catch { return null; } })();
 
 /** The best build this runtime can compile, by validating the probe modules. */
 export function detectBackend(): BackendName {
@@ -116,6 +150,28 @@ export function detectBackend(): BackendName {
   return "scalar";
 }
 
+/** Why this runtime cannot run `name` on several threads, or null when it can. */
+function noThreads(name: BackendName, custom: boolean): string | null {
+  if (name === "scalar") return "the scalar build runs on one thread (threads need wasm SIMD)";
+  if (custom) return "a build given as options.wasm runs on one thread";
+  if (typeof SharedArrayBuffer !== "function") return "this runtime has no SharedArrayBuffer";
+  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown };
+  if (g.crossOriginIsolated === false) return "the page is not cross-origin isolated (it needs the COOP and COEP headers)";
+  if (!WebAssembly.validate(THREADS_PROBE)) return "this runtime has no WebAssembly threads (shared memory)";
+  const node = typeof process === "object" && typeof process.versions?.node === "string";
+  if (node && !nodeBuiltin("worker_threads")) return "this Node has no process.getBuiltinModule (Node 20.16 or later has it)";
+  if (!node && typeof Worker !== "function") return "this runtime has no Worker";
+  return null;
+}
+
+/** The machine's cores (logical processors). */
+function cores(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (typeof nav?.hardwareConcurrency === "number" && nav.hardwareConcurrency > 0) return nav.hardwareConcurrency;
+  const os = nodeBuiltin<typeof import("node:os")>("os");
+  return os ? os.availableParallelism?.() ?? os.cpus().length : 1;
+}
+
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
@@ -123,10 +179,10 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function compile(name: BackendName, src: WasmSource | undefined): Promise<WebAssembly.Module> {
+async function compile(name: BackendName, src: WasmSource | undefined, build: BuildName = name): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
   let bytes: BufferSource;
-  if (src === undefined) bytes = decodeBase64(WASM[name]);
+  if (src === undefined) bytes = decodeBase64(WASM[build]);
   else if (typeof src === "string" || src instanceof URL) {
     let res: Response;
     try {
@@ -143,45 +199,83 @@ async function compile(name: BackendName, src: WasmSource | undefined): Promise<
   } catch (e) {
     const msg = (e as Error).message;
     if (src !== undefined) throw new LSTMError("options.wasm", `an lstm-wasm '${name}' build this runtime can compile`, `bytes it rejected: ${msg}`);
-    throw new LSTMError("options.backend", `a build this runtime supports (it rejected '${name}')`, `'${name}': ${msg}`);
+    throw new LSTMError("options.backend", `a build this runtime supports (it rejected '${build}')`, `'${build}': ${msg}`);
   }
 }
 
+/** A loaded build: the single-thread one, or the thread-capable one over a new shared memory. */
+async function load(name: BackendName, wasm: WasmSource | undefined, threaded: boolean): Promise<Backend> {
+  const build: BuildName = threaded ? `${name as "simd" | "relaxed-simd"}-threads` : name;
+  const mod = await compile(name, wasm, build);
+  const missing = KERNEL_NAMES.filter((k) => !WebAssembly.Module.exports(mod).some((e) => e.name === k && e.kind === "function"));
+  if (!threaded && !WebAssembly.Module.exports(mod).some((e) => e.name === "memory" && e.kind === "memory")) missing.unshift("memory" as keyof Kernels);
+  if (missing.length) throw new LSTMError("options.wasm", "an lstm-wasm build exporting every kernel", `a module without ${missing.join(", ")}`);
+  // A thread-capable build imports its memory: one shared WebAssembly.Memory for every thread,
+  // 4 MB to start (above what the build's data needs), able to grow to wasm32's 4 GiB.
+  const memory = threaded ? new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true }) : null;
+  const { exports } = await instantiate(mod, memory ? { env: { memory } } : {});
+  const k = (memory ? { ...exports, memory } : exports) as unknown as Kernels;
+  return new Backend(name, k, wasm !== undefined, threaded ? mod : null);
+}
+
 /**
- * Load a WebAssembly build, once. Later calls with the same or no backend are no-ops; a call
- * naming another backend switches the build used by models created afterwards (existing
- * models keep theirs).
+ * Load a WebAssembly build, once, and start its threads. Later calls with the same or no backend
+ * and no threads are no-ops; a call naming another backend (or thread count) switches what models
+ * created afterwards use. Models already created keep their build; on a thread-capable build they
+ * use its current thread count from their next call.
  * @param opts.backend 'auto' (default), 'relaxed-simd', 'simd' or 'scalar'.
- * @returns the backend in use.
+ * @param opts.threads a number or 'auto' (the first call's default).
+ * @returns the backend and thread count in use, and why threads are fewer than asked.
  * @throws LSTMError for an unknown option or backend, or a backend the runtime cannot compile.
  * @example
- * const { backend } = await init();          // 'relaxed-simd' on Node 22+ and Chrome
- * await init({ backend: 'scalar' });           // force the portable build
+ * const { backend, threads } = await init();   // 'relaxed-simd' on Node 22+ and Chrome
+ * await init({ backend: 'scalar' });            // force the portable build
+ * await init({ threads: 4 });                   // four threads (shared memory; in a page, cross-origin isolation)
  */
-export async function init(opts: InitOptions = {}): Promise<{ backend: BackendName }> {
+export async function init(opts: InitOptions = {}): Promise<InitResult> {
   if (opts === null || typeof opts !== "object") throw new LSTMError("options", "an object or nothing", describe(opts));
   checkKeys("options", opts, INIT_KEYS);
-  const want = opts.backend ?? "auto";
+  const want = opts.backend ?? "auto", wasm = opts.wasm, wantThreads = opts.threads;
   if (want !== "auto" && !BACKENDS.includes(want)) {
     throw new LSTMError("options.backend", `one of 'auto', ${BACKENDS.map((b) => `'${b}'`).join(", ")}`, describe(want));
   }
-  if (current && opts.wasm === undefined && !current.custom && (want === "auto" || want === current.name)) {
-    return { backend: current.name };
+  if (wantThreads !== undefined && wantThreads !== "auto" && !(typeof wantThreads === "number" && Number.isInteger(wantThreads) && wantThreads >= 1 && wantThreads <= 64)) {
+    throw new LSTMError("options.threads", "an integer from 1 to 64, or 'auto'", describe(wantThreads));
+  }
+  if (current && wasm === undefined && !current.custom && wantThreads === undefined && (want === "auto" || want === current.name)) {
+    return { backend: current.name, threads: current.threads };
   }
   const name = want === "auto" ? detectBackend() : want;
-  let be = opts.wasm === undefined ? loaded.get(name) : undefined;
-  if (!be) {
-    const mod = await compile(name, opts.wasm);
-    const missing = KERNEL_NAMES.filter((k) => !WebAssembly.Module.exports(mod).some((e) => e.name === k && e.kind === "function"));
-    if (!WebAssembly.Module.exports(mod).some((e) => e.name === "memory" && e.kind === "memory")) missing.unshift("memory" as keyof Kernels);
-    if (missing.length) throw new LSTMError("options.wasm", "an lstm-wasm build exporting every kernel", `a module without ${missing.join(", ")}`);
-    const { exports } = await instantiate(mod, {});
-    be = new Backend(name, exports as unknown as Kernels, opts.wasm !== undefined);
-    if (opts.wasm === undefined) loaded.set(name, be);
+  const auto = wantThreads === undefined || wantThreads === "auto";
+  let n = auto ? Math.min(4, Math.ceil(cores() / 2)) : wantThreads;
+  let reason: string | undefined;
+  const why = n > 1 ? noThreads(name, wasm !== undefined) : null;
+  if (why) { reason = why; n = 1; }
+  let be: Backend;
+  if (n > 1) {
+    be = loaded.get(`${name as "simd"}-threads`) ?? (await load(name, undefined, true));
+    loaded.set(`${name as "simd"}-threads`, be);
+    if (be.threads !== n) {
+      be.pool?.terminate();
+      be.pool = null;
+      try {
+        be.pool = await Pool.start(n, be.module!, be.k.memory, POOL_KERNELS, MODULE_URL);
+      } catch (e) {
+        reason = (e as Error).message;
+      }
+    }
+  } else {
+    const threaded = loaded.get(`${name as "simd"}-threads`);
+    if (threaded?.pool) { threaded.pool.terminate(); threaded.pool = null; } // its models go on, on one thread
+    be = (wasm === undefined ? loaded.get(name) : undefined) ?? (await load(name, wasm, false));
+    if (wasm === undefined) loaded.set(name, be);
   }
   current = be;
-  return { backend: name };
+  return reason === undefined ? { backend: name, threads: be.threads } : { backend: name, threads: be.threads, threadsReason: reason };
 }
+
+/** @internal The kernels a pool runs (the rest always run on the calling thread). */
+export const POOL_KERNELS = ["lstm_forward", "lstm_backward"];
 
 /** @internal The backend new objects use, or an LSTMError when init() has not finished. */
 export function backend(): Backend {

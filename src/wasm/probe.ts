@@ -13,3 +13,7 @@ function moduleWithBody(ops: number[]): Uint8Array<ArrayBuffer> {
 
 export const SIMD_PROBE = moduleWithBody(V128_CONST);
 export const RELAXED_SIMD_PROBE = moduleWithBody([...V128_CONST, ...V128_CONST, ...V128_CONST, 0xfd, 0x85, 0x02]);
+
+// A module importing a shared memory (limits flag 0x03: shared, with a maximum; 1 page each):
+// validating it tells whether the engine has wasm threads.
+export const THREADS_PROBE = new Uint8Array([...HEADER, 0x02, 0x09, 0x01, 0x01, 0x6d, 0x01, 0x6d, 0x02, 0x03, 0x01, 0x01]);
