@@ -12,6 +12,8 @@ export { Dropout } from "./layers/dropout";
 export { Sequential } from "./model/sequential";
 export type { SequentialOptions, Layer, ModelState, LossName } from "./model/sequential";
 export type { FitOptions, History, EpochLogs, EarlyStopping } from "./model/fit";
+export { sample } from "./model/sample";
+export type { SampleOptions } from "./model/sample";
 export type { IdsLike } from "./ids";
 export type { LengthsLike } from "./io";
 export { SGD, Adam, AdamW } from "./optim";
