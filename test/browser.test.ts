@@ -215,9 +215,11 @@ describe("the demo page (examples/browser) under the strict CSP", () => {
     expect(await page.evaluate(() => (window as any).demo.text)).toHaveLength(160);
     await page.screenshot({ path: join(artifacts, "demo-text.png") });
     // Back to the sine: a new model of the other task trains and draws its probe.
+    const drawn = await page.evaluate(() => (window as any).demo.gatesDrawn);
     await page.click("#task-sine");
-    await page.waitForFunction(() => { const w = (window as any).demo; return w.task === "sine" && w.losses.length >= 20 && w.gatesDrawn > 0; }, null, { timeout: 30_000 });
+    await page.waitForFunction((g) => { const w = (window as any).demo; return w.task === "sine" && w.losses.length >= 20 && w.gatesDrawn > g; }, drawn, { timeout: 30_000 });
     expect(await page.evaluate(() => new URL(location.href).searchParams.get("task"))).toBe("sine");
+    expect(await page.evaluate(() => (window as any).demo.losses[0])).toBeLessThan(1); // an MSE of the new model, not a cross-entropy
     expect(await page.isVisible(".probe-card")).toBe(true);
     expect(await page.isVisible(".text-card")).toBe(false);
     await page.close();
