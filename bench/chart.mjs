@@ -26,7 +26,7 @@ export function renderChart({ machine, date, run, measurements }) {
   let y = 28;
   out.push(text(W / 2, y, "lstm-wasm vs peers: GFLOP/s, single thread (higher is better)", { size: 17, anchor: "middle", weight: "bold" }));
   y += 20;
-  out.push(text(W / 2, y, `${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}${run.quick ? ", quick run" : ""}; median times; forward 2·B·T·4H·(I+H) flops, training 3×`, { size: 11, anchor: "middle", fill: "#555" }));
+  out.push(text(W / 2, y, `${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}${run.quick ? ", quick run" : ""}; median times; forward 2·B·T·4H·(I+H) flops, training 3× (C: + the Linear's 2·B·T·H·V)`, { size: 11, anchor: "middle", fill: "#555" }));
   y += 22;
 
   // Legend: only the series that appear, wrapped to the width.
@@ -72,9 +72,9 @@ export function renderChart({ machine, date, run, measurements }) {
   let gy = top;
   for (const g of groups) {
     const gh = g.rows.length * (barH + gap) - gap;
-    const { B, T, I, H } = g.m;
+    const { B, T, I, H, V, E } = g.m;
     out.push(text(left - 10, gy + gh / 2 - 2, `${g.m.workload} ${g.m.mode}`, { size: 13, anchor: "end", weight: "bold" }));
-    out.push(text(left - 10, gy + gh / 2 + 12, g.m.mode === "step" ? `B=${B} I=${I} H=${H}, per step` : `B=${B} T=${T} I=${I} H=${H}`, { size: 10, anchor: "end", fill: "#666" }));
+    out.push(text(left - 10, gy + gh / 2 + 12, g.m.mode === "step" ? `B=${B} I=${I} H=${H}, per step` : V ? `char model B=${B} T=${T} V=${V} E=${E} H=${H}` : `B=${B} T=${T} I=${I} H=${H}`, { size: 10, anchor: "end", fill: "#666" }));
     for (const m of g.rows) {
       const s = seriesOf(m) ?? [m.library, m.backend, "#888", m.library];
       const x1 = xOf(10 ** lo), x2 = Math.max(x1 + 1, xOf(m.gflops));

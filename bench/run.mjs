@@ -2,6 +2,7 @@
 // weights everywhere, outputs checked before anything is timed, everything on one thread.
 //   node run.mjs            full run (several minutes)
 //   node run.mjs --quick    under a minute: fewer repetitions, no L for the slow peers, a shorter sweep
+//   node run.mjs --only C   only these workloads (comma-separated: S, M, L, C, H=64, …); writes results/only-C.json
 // Writes results/latest.json and results/chart.svg; prints a table to stdout, progress to stderr.
 import os from "node:os";
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
@@ -24,8 +25,12 @@ const { ortNode, ortWeb } = await import("./peers/onnx.mjs");
 const { tfjs } = await import("./peers/tfjs.mjs");
 const { brainjs } = await import("./peers/brain.mjs");
 const { torch, torchInfo, closeTorch } = await import("./peers/torch.mjs");
+const { charModel } = await import("./peers/lstmwasm.mjs");
+const { CHAR, charData, charFlops, charBreakdown, breakdownLines } = await import("./char.mjs");
 
 const quick = process.argv.includes("--quick");
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg > 0 ? new Set((process.argv[onlyArg + 1] ?? "").split(",")) : null;
 const started = Date.now();
 const log = (s) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${s}\n`);
 
@@ -50,6 +55,7 @@ const cases = [], quickSkips = [];
 const ALL = [LW_BEST, LW_SIMD, ortNode, ortWeb, torch, tfjs, brainjs].filter(Boolean);
 const FAST = ALL.filter((p) => !SLOW.includes(p));
 const add = (name, wl, mode, libs, quickLibs) => {
+  if (only && !only.has(name)) return;
   quickLibs ??= libs;
   const run = (quick ? quickLibs : libs).filter(Boolean);
   for (const p of libs) {
@@ -68,6 +74,8 @@ add("M", WORKLOADS.M, "train", ALL, [LW_BEST, LW_SIMD, ortNode, ortWeb, torch, b
 const QUICK_L = FAST.filter((p) => p !== torch);
 add("L", WORKLOADS.L, "forward", ALL, QUICK_L);
 add("L", WORKLOADS.L, "train", ALL, QUICK_L);
+// C: a character model's training step (bench/char.mjs); onnxruntime has no training, brain.js no embedding.
+add("C", CHAR, "train", [LW_BEST, LW_SIMD, torch, tfjs], [LW_BEST, LW_SIMD, torch]);
 for (const H of SWEEP_H) add(`H=${H}`, { ...SWEEP, H }, "forward", [LW_BEST, LW_SIMD, ortNode, ortWeb], H <= 128 ? undefined : []);
 
 const TIMING = quick
@@ -89,7 +97,7 @@ async function referenceOutputs(c, x, sd) {
 
 function compare(ref, got) {
   const diffs = {};
-  for (const k of ["y", "hn", "cn"]) if (got[k] && ref[k]) diffs[k] = maxAbsDiff(ref[k], got[k]);
+  for (const k of ["y", "hn", "cn", "loss"]) if (got[k] && ref[k]) diffs[k] = maxAbsDiff(ref[k], got[k]);
   if (got.grads) {
     for (const [k, g] of Object.entries(got.grads)) diffs[`grad ${k} (rel)`] = maxAbsDiff(ref.grads[k], g) / maxAbs(ref.grads[k]);
   }
@@ -125,15 +133,21 @@ async function check(p, r, c, ref, where) {
   return cmp.pass ? "checked" : "FAILED";
 }
 
-async function runCase(c) {
-  const { B, T, I } = c.wl;
-  const x = seededData(T * B * I, SEED + 1);
+/** The one set of weights every library gets, and the input: features [T,B,I], or ids and targets for C. */
+async function inputsOf(wl) {
+  const { B, T, I } = wl, char = wl.kind === "char";
   await init({ backend: best });
-  const seedModel = new LSTM({ inputSize: I, hiddenSize: c.wl.H, seed: SEED });
-  const sd = seedModel.stateDict(); // the one set of weights every library gets
+  const seedModel = char ? charModel(wl, SEED) : new LSTM({ inputSize: I, hiddenSize: wl.H, seed: SEED });
+  const sd = seedModel.stateDict();
   seedModel.dispose();
+  return { sd, x: char ? charData(wl, SEED + 1) : seededData(T * B * I, SEED + 1) };
+}
+
+async function runCase(c) {
+  const { x, sd } = await inputsOf(c.wl);
   const ref = await referenceOutputs(c, x, sd);
-  const flopsPerRun = forwardFlops(c.mode === "step" ? { ...c.wl, T: 1 } : c.wl) * (c.mode === "train" ? 3 : 1);
+  const flopsPerRun = c.wl.kind === "char" ? charFlops(c.wl)
+    : forwardFlops(c.mode === "step" ? { ...c.wl, T: 1 } : c.wl) * (c.mode === "train" ? 3 : 1);
 
   for (const p of c.libs) {
     const where = `${c.name} ${c.mode} ${label(p)}`;
@@ -191,8 +205,15 @@ log(`${quick ? "quick" : "full"} run on ${os.cpus()[0].model}, Node ${process.ve
   (relaxed.ok ? "" : ` (relaxed SIMD unavailable: ${relaxed.reason})`));
 for (const c of cases) {
   if (!c.libs.length) continue;
-  log(`— ${c.name} ${c.mode} (B=${c.wl.B}, T=${c.wl.T}, I=${c.wl.I}, H=${c.wl.H}): ${c.libs.map(label).join(", ")}`);
+  const sizes = c.wl.kind === "char" ? `B=${c.wl.B}, T=${c.wl.T}, V=${c.wl.V}, E=${c.wl.E}, H=${c.wl.H}` : `B=${c.wl.B}, T=${c.wl.T}, I=${c.wl.I}, H=${c.wl.H}`;
+  log(`— ${c.name} ${c.mode} (${sizes}): ${c.libs.map(label).join(", ")}`);
   await runCase(c);
+}
+// What the layers around the LSTM cost in C's step (lstm-wasm, best build): see char.mjs.
+let charSteps = null;
+if (!only || only.has("C")) {
+  const { sd, x } = await inputsOf(CHAR);
+  charSteps = await charBreakdown(best, CHAR, sd, x, SEED, { steps: quick ? 8 : 30, log });
 }
 
 const wallS = (Date.now() - started) / 1000;
@@ -203,7 +224,7 @@ const result = {
     loadavgStart: loadStart, loadavgEnd: os.loadavg(),
   },
   date: new Date().toISOString(),
-  run: { quick, wallSeconds: +wallS.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best },
+  run: { quick, only: only ? [...only] : null, wallSeconds: +wallS.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best },
   versions: versions(),
   notes: [
     "Single thread everywhere: onnxruntime intra/inter-op threads 1, sequential; onnxruntime-web numThreads 1; tfjs wasm setThreadsCount(1); PyTorch set_num_threads(1), OMP/OpenBLAS threads 1.",
@@ -212,12 +233,16 @@ const result = {
     "lstm-wasm training = forward(train) + backward(dy = ones) + SGD step + zeroGrad; tfjs = trainOnBatch (MSE, SGD); brain.js = train() for 1 iteration (its own RMSProp-style update and output layer).",
     "lstm-wasm is called as a hot loop should call it: results into reused `out` tensors (forward, training, step), Float32Array frames for step(); nothing is allocated per call. The peers allocate their outputs.",
     "brain.js' LSTM has no cell state carried between steps, so it cannot match; its rows are timing only ('not checked').",
+    "C: Embedding(64, 32) -> LSTM(256, every step) -> Linear(64, softmax), per-step cross-entropy (mean over B·T), B=32, T=64; one training step with plain SGD: lstm-wasm Sequential.fit (one epoch of one batch, fused softmax-cross-entropy), tfjs trainOnBatch (sparseCategoricalCrossentropy), PyTorch forward + F.cross_entropy on the logits + backward + SGD + zero_grad. FLOPs: 3 × (the LSTM's forward + the Linear's 2·B·T·H·V). Checked: the loss and every parameter's gradient.",
+    "charBreakdown: lstm-wasm's C step with each layer's forwardFlow/backwardFlow timed inside fit(), the same with Dropout(0.2) after the LSTM, and the step against the same LSTM alone (interleaved pairs); shares are medians over steps.",
   ],
-  measurements, checks, skipped,
+  measurements, checks, skipped, charBreakdown: charSteps,
 };
+const outFile = only ? `only-${[...only].join("_")}.json` : "latest.json";
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(new URL("./results/latest.json", import.meta.url), JSON.stringify(result, null, 2) + "\n");
-writeFileSync(new URL("./results/chart.svg", import.meta.url), renderChart(result));
+writeFileSync(new URL(`./results/${outFile}`, import.meta.url), JSON.stringify(result, null, 2) + "\n");
+if (!only) writeFileSync(new URL("./results/chart.svg", import.meta.url), renderChart(result));
 printTable(result);
+if (charSteps) process.stdout.write("\n" + breakdownLines(charSteps).join("\n") + "\n");
 closeTorch();
-log(`done in ${wallS.toFixed(1)} s: results/latest.json, results/chart.svg`);
+log(`done in ${wallS.toFixed(1)} s: results/${outFile}${only ? "" : ", results/chart.svg"}`);

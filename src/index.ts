@@ -14,6 +14,8 @@ export type { SequentialOptions, Layer, ModelState, LossName } from "./model/seq
 export type { FitOptions, History, EpochLogs, EarlyStopping } from "./model/fit";
 export type { TfjsOrigin, TfjsOriginLayer, TfjsWeightData } from "./interop/tfjs";
 export type { TfjsModelJson, TfjsWeightSpec, TfjsExport, ToTfjsOptions } from "./interop/tfjs_export";
+export { sample } from "./model/sample";
+export type { SampleOptions } from "./model/sample";
 export type { IdsLike } from "./ids";
 export type { LengthsLike } from "./io";
 export { SGD, Adam, AdamW } from "./optim";

@@ -1,6 +1,7 @@
 // The built package in real Chromium (driven by playwright-core; nothing downloads a browser): the
 // golden fixtures on every backend, a strict CSP, a Web Worker, an esbuild-bundled app, cross-origin
-// isolation, and the demo page training live. Console errors fail every test. Which Chromium:
+// isolation, and the demo page training live (the sine task and the text task, at desktop and phone width).
+// Console errors fail every test. Which Chromium:
 // scripts/chromium.mjs (CHROMIUM_PATH, else @sparticuz/chromium's, else /usr/bin/chromium).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -13,6 +14,8 @@ import { build } from "esbuild";
 import { startServer } from "../scripts/serve.mjs";
 // @ts-expect-error plain JS module without types
 import { launchChromium } from "../scripts/chromium.mjs";
+// @ts-expect-error plain JS module without types
+import { TEXT } from "../examples/browser/corpus.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const artifacts = join(root, "test-artifacts");
@@ -164,4 +167,84 @@ describe("the demo page (examples/browser) under the strict CSP", () => {
     await page.close();
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it("the text task: Embedding → LSTM → softmax trains in the worker until the loss falls, writes text that turns into the corpus's words, draws its gates, follows the temperature, and switches back to the sine", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${origin(strict)}/examples/browser/?task=text`);
+    await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30_000 });
+    await page.waitForFunction(() => { const w = (window as any).demo; return w.steps >= 500 && w.samples >= 3 && w.history.length >= 3 && w.gatesDrawn >= 2; }, null, { timeout: 90_000 });
+    const d = await page.evaluate(() => {
+      const w = (window as any).demo;
+      return { task: w.task, backend: w.backend, worker: w.worker, losses: w.losses.slice(), text: w.text, history: w.history.slice(), shown: document.getElementById("sample")!.textContent };
+    });
+    expect(d).toMatchObject({ task: "text", backend: "relaxed-simd", worker: true });
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    // ln 38 = 3.64 nats per character at the start; well under 2.2 after 500 steps.
+    expect(mean(d.losses.slice(0, 10))).toBeGreaterThan(3);
+    expect(mean(d.losses.slice(-30))).toBeLessThan(0.6 * mean(d.losses.slice(0, 10)));
+    // The sample: 160 characters of the vocabulary after one of the primes, shown on the page as is.
+    const vocab = new Set<string>(TEXT.toLowerCase());
+    expect(d.text).toHaveLength(160);
+    expect([...d.text].every((ch) => vocab.has(ch))).toBe(true);
+    expect(d.text).toMatch(/^(alice |the rabbit |down, |she |'i wonder )/);
+    expect(d.shown).toBe(d.text);
+    // It learned words: most of what it writes now is the corpus's words; at step 0 almost none.
+    const words = new Set(TEXT.toLowerCase().split(/[^a-z']+/).filter(Boolean));
+    const known = (s: string) => { const w = s.split(/[^a-z']+/).filter(Boolean); return w.filter((x) => words.has(x)).length / Math.max(1, w.length); };
+    expect(d.history[0].steps).toBe(0);
+    expect(known(d.text.replace(/^\S+ /, ""))).toBeGreaterThan(0.3);
+    expect(known(d.text)).toBeGreaterThan(known(d.history[0].text) + 0.15);
+    // Every gate heatmap has drawn pixels (not one flat colour).
+    const colours = await page.evaluate(() => Array.from(document.querySelectorAll("canvas.gate")).map((c) => {
+      const cv = c as HTMLCanvasElement, px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
+      const seen = new Set<number>();
+      for (let k = 0; k < px.length; k += 4 * 7) seen.add((px[k] << 16) | (px[k + 1] << 8) | px[k + 2]);
+      return seen.size;
+    }));
+    expect(colours).toHaveLength(5);
+    for (const n of colours) expect(n).toBeGreaterThan(20);
+    // Paused, a new temperature gives a new sample at once, sampled at that temperature.
+    await page.click("#pause");
+    const before = await page.evaluate(() => (window as any).demo.samples);
+    await page.$eval("#temperature", (el) => { (el as HTMLInputElement).value = "0.1"; el.dispatchEvent(new Event("input", { bubbles: true })); });
+    await page.waitForFunction((n) => (window as any).demo.samples > n && (window as any).demo.textTemperature === 0.1, before, { timeout: 10_000 });
+    expect(await page.textContent("#temperature-value")).toBe("0.10");
+    expect(await page.evaluate(() => (window as any).demo.text)).toHaveLength(160);
+    await page.screenshot({ path: join(artifacts, "demo-text.png") });
+    // Back to the sine: a new model of the other task trains and draws its probe.
+    const drawn = await page.evaluate(() => (window as any).demo.gatesDrawn);
+    await page.click("#task-sine");
+    await page.waitForFunction((g) => { const w = (window as any).demo; return w.task === "sine" && w.losses.length >= 20 && w.gatesDrawn > g; }, drawn, { timeout: 30_000 });
+    expect(await page.evaluate(() => new URL(location.href).searchParams.get("task"))).toBe("sine");
+    expect(await page.evaluate(() => (window as any).demo.losses[0])).toBeLessThan(1); // an MSE of the new model, not a cross-entropy
+    expect(await page.isVisible(".probe-card")).toBe(true);
+    expect(await page.isVisible(".text-card")).toBe(false);
+    await page.close();
+    expect(errors).toEqual([]);
+  }, 150_000);
+
+  it("the text task fits a phone (390 px): no sideways scrolling, the text and every heatmap inside the screen", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3 });
+    const errors: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${origin(strict)}/examples/browser/?task=text`);
+    await page.waitForFunction(() => (window as any).demo.samples >= 2 && (window as any).demo.gatesDrawn >= 1, null, { timeout: 60_000 });
+    const layout = await page.evaluate(() => {
+      const right = (sel: string) => Math.max(...Array.from(document.querySelectorAll(sel)).map((e) => e.getBoundingClientRect().right));
+      return {
+        overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+        sample: right("#sample"), gates: right("canvas.gate"), controls: right(".panel, .tasks, .temperature"),
+        width: document.documentElement.clientWidth, text: document.getElementById("sample")!.textContent!.length,
+      };
+    });
+    await page.close();
+    expect(layout.overflow).toBe(false);
+    for (const k of ["sample", "gates", "controls"] as const) expect(layout[k], k).toBeLessThanOrEqual(layout.width);
+    expect(layout.text).toBe(160);
+    expect(errors).toEqual([]);
+  }, 90_000);
 });

@@ -16,7 +16,7 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 type Dist = typeof import("../src/index");
 const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<Dist>;
 const RUNTIME_EXPORTS = [
-  "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
+  "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue", "sample",
   "configFromStateDict", "detectBackend", "fromBlocked", "fromChainer", "fromKeras", "fromOnnx", "init",
   "readSafetensors", "readSafetensorsWithMetadata", "reorderGates", "toBlocked", "toChainer", "toKeras",
   "toOnnx", "writeSafetensors",

@@ -34,7 +34,7 @@ export function printTable({ machine, run, measurements, checks, skipped }) {
   if (skipped.length) {
     out.push("");
     out.push("not run:");
-    const order = (w) => ["S", "M", "L"].indexOf(w) + 1 || 10 + parseInt(w.slice(2), 10);
+    const order = (w) => ["S", "M", "L", "C"].indexOf(w) + 1 || 10 + parseInt(w.slice(2), 10);
     const groups = new Map();
     for (const s of skipped) {
       const k = `${s.library} (${s.backend}) ${s.mode}: ${s.reason}`;

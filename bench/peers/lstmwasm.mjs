@@ -1,6 +1,20 @@
 // lstm-wasm itself, on one build ('relaxed-simd' or 'simd'). init({ backend }) switches the build
 // used by models created afterwards, so every model here is created right after its init().
-import { init, LSTM, SGD } from "../../dist/index.js";
+import { init, LSTM, SGD, Sequential, Embedding, Linear, Dropout } from "../../dist/index.js";
+
+/**
+ * The character model of the C workload: Embedding(V, E) → LSTM(H, every step) → [Dropout(p)] →
+ * Linear(V, softmax), named as the PyTorch module of peers/torch_peer.py (embed, lstm, [drop], fc).
+ */
+export function charModel({ V, E, H }, seed, dropout = 0) {
+  const layers = [
+    new Embedding({ numEmbeddings: V, embeddingDim: E, seed }),
+    new LSTM({ inputSize: E, hiddenSize: H, returnSequences: true, seed: seed + 1 }),
+    ...(dropout ? [new Dropout({ p: dropout })] : []),
+    new Linear({ inputSize: H, outputSize: V, activation: "softmax", seed: seed + 2 }),
+  ];
+  return new Sequential(layers, { names: ["embed", "lstm", ...(dropout ? ["drop"] : []), "fc"] });
+}
 
 export function lstmWasm(build) {
   return {
@@ -8,6 +22,7 @@ export function lstmWasm(build) {
     backend: build,
     supports: () => true,
     async prepare({ wl, mode, sd, x, seed }) {
+      if (wl.kind === "char") return prepareChar(build, wl, sd, x, seed);
       const { B, T, I, H } = wl;
       await init({ backend: build });
       const m = new LSTM({ inputSize: I, hiddenSize: H, seed });
@@ -59,4 +74,27 @@ export function lstmWasm(build) {
       return { run, outputs: () => ({ hn: run().h.data }), dispose, stepsPerRun: T };
     },
   };
+}
+
+/**
+ * The C workload's training step, as a user runs it: fit() for one epoch of one batch (ids [B,T],
+ * per-step classes [B,T]), cross-entropy through the fused softmax, one SGD update. fit() zeroes
+ * the gradients before the batch and leaves them after it, so the check reads the batch's gradients.
+ */
+async function prepareChar(build, wl, sd, { ids, targets }, seed) {
+  const { B, T } = wl;
+  await init({ backend: build });
+  const m = charModel(wl, seed);
+  m.loadStateDict(sd);
+  if (m.layers[1].backend !== build) throw new Error(`model runs on ${m.layers[1].backend}, wanted ${build}`);
+  const x = { data: ids, shape: [B, T] }, y = { data: targets, shape: [B, T] };
+  const train = { epochs: 1, batchSize: B, loss: "crossEntropy", optimizer: new SGD({ lr: 1e-6 }), shuffle: false };
+  const run = () => m.fit(x, y, train);
+  const outputs = async () => {
+    const h = await m.fit(x, y, train);
+    const grads = Object.fromEntries(Object.entries(m.grads()).map(([k, t]) => [k, t.data]));
+    m.loadStateDict(sd); // back to the weights every library got
+    return { loss: Float32Array.of(h.loss[0]), grads };
+  };
+  return { run, outputs, dispose: () => m.dispose() };
 }

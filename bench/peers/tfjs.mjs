@@ -49,6 +49,7 @@ export const tfjs = {
   supports: (wl, mode) => (mode === "step" ? "not measured" : true),
   async prepare({ wl, mode, sd, x }) {
     await load();
+    if (wl.kind === "char") return prepareChar(wl, sd, x);
     const { B, T, I, H } = wl;
     const xbf = toBatchFirst(x, T, B, I);
     const weights = kerasWeights(sd, I, H);
@@ -103,3 +104,57 @@ export const tfjs = {
     return { run, outputs, dispose: () => model.dispose() };
   },
 };
+
+/**
+ * The C workload: tf.sequential [embedding, lstm (returnSequences), dense softmax] with the same
+ * weights (keys of lstm-wasm's charModel: embed.*, lstm.*, fc.*), trainOnBatch on
+ * sparseCategoricalCrossentropy (mean over the B·T steps), plain SGD. tf.layers.embedding cannot
+ * train on the wasm backend: its gradient needs the UnsortedSegmentSum kernel, which
+ * tfjs-backend-wasm 4.22 does not have (tensorflow/tfjs#8082). So the table is a bias-free dense
+ * layer fed oneHot(ids): the same function, the same gradient of the table, and the one-hot is made
+ * inside each timed step.
+ */
+function prepareChar({ B, T, V, E, H }, sd, { ids, targets }) {
+  const zeros = { kernelInitializer: "zeros", recurrentInitializer: "zeros", biasInitializer: "zeros" };
+  const embed = tf.layers.dense({ units: E, useBias: false, inputShape: [T, V], kernelInitializer: "zeros" });
+  const lstm = tf.layers.lstm({ units: H, returnSequences: true, recurrentActivation: "sigmoid", ...zeros });
+  const fc = tf.layers.dense({ units: V, activation: "softmax", kernelInitializer: "zeros", biasInitializer: "zeros" });
+  const model = tf.sequential({ layers: [embed, lstm, fc] });
+  model.compile({ optimizer: tf.train.sgd(1e-6), loss: "sparseCategoricalCrossentropy" });
+  const strip = (prefix) => Object.fromEntries(Object.entries(sd).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+  const weights = [tf.tensor2d(sd["embed.weight"].data, [V, E]), ...kerasWeights(strip("lstm."), E, H),
+    tf.tensor2d(transpose(sd["fc.weight"].data, V, H), [H, V]), tf.tensor1d(sd["fc.bias"].data)];
+  embed.setWeights(weights.slice(0, 1));
+  lstm.setWeights(weights.slice(1, 4));
+  fc.setWeights(weights.slice(4));
+  tf.dispose(weights);
+  const oneHot = () => tf.tidy(() => tf.oneHot(tf.tensor2d(ids, [B, T], "int32"), V)); // [B,T,V]
+  const yf = Float32Array.from(targets);
+  const run = async () => {
+    const xt = oneHot(), yt = tf.tensor3d(yf, [B, T, 1]);
+    await model.trainOnBatch(xt, yt);
+    tf.dispose([xt, yt]);
+  };
+  // The check: the mean cross-entropy and its gradients before any update.
+  const outputs = () => {
+    const vars = model.trainableWeights.map((w) => w.read());
+    const xt = oneHot(), target = tf.oneHot(tf.tensor1d(targets, "int32"), V);
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(tf.sum(tf.mul(target, tf.log(tf.reshape(model.apply(xt), [B * T, V]))), 1))), vars);
+    const [ge, gk, gr, gb, gd, gdb] = vars.map((v) => grads[v.name].dataSync());
+    const loss = Float32Array.of(value.dataSync()[0]);
+    tf.dispose([xt, target, value, ...Object.values(grads)]);
+    return {
+      loss,
+      grads: {
+        "embed.weight": ge,
+        "lstm.weight_ih_l0": transpose(gk, E, 4 * H),
+        "lstm.weight_hh_l0": transpose(gr, H, 4 * H),
+        "lstm.bias_ih_l0": gb,
+        "lstm.bias_hh_l0": gb,
+        "fc.weight": transpose(gd, H, V),
+        "fc.bias": gdb,
+      },
+    };
+  };
+  return { run, outputs, dispose: () => model.dispose() };
+}

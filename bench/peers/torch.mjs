@@ -43,8 +43,14 @@ export const torch = {
       torchInfo.blas = hello.blas;
       if (hello.threads !== 1) throw new Error(`torch runs ${hello.threads} threads, not 1`);
     }
-    const { B, T, I, H } = wl;
     const weights = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, b64(t.data)]));
+    if (wl.kind === "char") {
+      const { B, T, V, E, H } = wl;
+      const r = await call({ cmd: "setup_char", B, T, V, E, H, sd: weights, ids: b64(x.ids), targets: b64(x.targets) });
+      const outputs = async () => ({ loss: Float32Array.of(r.loss), grads: Object.fromEntries(Object.entries(r.grads).map(([k, v]) => [k, f32(v)])) });
+      return { outputs, timed: async (timing) => (await call({ cmd: "time", timing })).samples, dispose: () => {} };
+    }
+    const { B, T, I, H } = wl;
     const r = await call({ cmd: "setup", mode, B, T, I, H, sd: weights, x: b64(x) });
     const outputs = async () => (mode === "train"
       ? { grads: Object.fromEntries(Object.entries(r.grads).map(([k, v]) => [k, f32(v)])) }

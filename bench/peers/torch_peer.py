@@ -19,6 +19,24 @@ def enc(t):
     return base64.b64encode(t.detach().contiguous().numpy().astype("float32").tobytes()).decode()
 
 
+def i64(b64, shape):
+    return torch.frombuffer(bytearray(base64.b64decode(b64)), dtype=torch.int32).reshape(shape).long()
+
+
+class CharModel(torch.nn.Module):
+    """Embedding(V, E) -> LSTM(E, H, batch_first) -> Linear(H, V); the names of lstm-wasm's charModel."""
+
+    def __init__(self, V, E, H):
+        super().__init__()
+        self.embed = torch.nn.Embedding(V, E)
+        self.lstm = torch.nn.LSTM(E, H, batch_first=True)
+        self.fc = torch.nn.Linear(H, V)
+
+    def forward(self, ids):
+        y, _ = self.lstm(self.embed(ids))
+        return self.fc(y)
+
+
 def measure(fn, budget_ms, min_reps, min_reps_slow, max_reps, warmup):
     def once():
         t0 = time.perf_counter_ns()
@@ -70,6 +88,32 @@ for line in sys.stdin:
                 lstm.zero_grad()
                 opt = torch.optim.SGD(lstm.parameters(), lr=1e-6)
                 state.update(dy=dy, opt=opt)
+        elif msg["cmd"] == "setup_char":
+            # The C workload: Embedding -> LSTM (every step) -> Linear, cross-entropy on the logits
+            # (torch fuses its log-softmax), with the state dict of lstm-wasm's charModel.
+            B, T, V, E, H = msg["B"], msg["T"], msg["V"], msg["E"], msg["H"]
+            model = CharModel(V, E, H)
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    p.copy_(f32(msg["sd"][name], tuple(p.shape)))
+            ids, targets = i64(msg["ids"], (B, T)), i64(msg["targets"], (B * T,))
+            model.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(ids).reshape(B * T, V), targets)
+            loss.backward()
+            out = {"loss": loss.item(), "grads": {n: enc(p.grad) for n, p in model.named_parameters()}}
+            model.zero_grad()
+            opt = torch.optim.SGD(model.parameters(), lr=1e-6)
+            state = {"mode": "char", "model": model, "ids": ids, "targets": targets, "opt": opt, "V": V}
+        elif msg["cmd"] == "time" and state.get("mode") == "char":
+            model, ids, targets, opt, V = state["model"], state["ids"], state["targets"], state["opt"], state["V"]
+
+            def fn():  # a full training step: forward, loss, backward, SGD, zeroed gradients
+                loss = torch.nn.functional.cross_entropy(model(ids).reshape(-1, V), targets)
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=False)
+            t = msg["timing"]
+            out = {"samples": measure(fn, t["budgetMs"], t["minReps"], t["minRepsSlow"], t["maxReps"], t["warmup"])}
         elif msg["cmd"] == "time":
             lstm, x = state["lstm"], state["x"]
             if state["mode"] == "forward":

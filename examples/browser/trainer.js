@@ -1,57 +1,16 @@
 // The training loop of the demo. worker.js runs it in a module Web Worker; main.js runs it on the
 // page only if the browser cannot start a module worker. It talks through `post(message, transfer)`
-// and takes { type: 'start' | 'pause' | 'resume' | 'reset', seed? } through `handle(message)`.
-import { init, LSTM, Linear, Sequential, Adam } from "/dist/index.js";
+// and takes, through `handle(message)`:
+//   { type: 'start', task?, seed? }, { type: 'pause' | 'resume' }, { type: 'reset', seed? },
+//   { type: 'task', task, seed? } (another task, a new model), { type: 'temperature', value } (text task).
+// It posts 'ready', 'reset', 'progress', 'view' (the task's probe: sine.js, chars.js), 'status', 'error'.
+import { init } from "/dist/index.js";
+import { sineTask } from "./sine.js";
+import { textTask } from "./chars.js";
 
-// The task: next-value prediction on a noisy sine whose rhythm switches once at a random step,
-// from a slow, large wave (period 16–22 steps, amplitude 0.9) to a fast, small one (period 6–9,
-// amplitude 0.45) or the other way round. Input x_t is the noisy signal, the target the clean x_{t+1}.
-export const T = 80, N = 512, HIDDEN = 16, BATCH = 32, NOISE = 0.1, DATA_SEED = 2024;
-export const PROBE_SWITCH = 44;
+const TASKS = { sine: sineTask, text: textTask };
 const AUTO_PAUSE_EVERY = 2000; // epochs; Resume trains another block
-const PROGRESS_MS = 150, GATES_MS = 350;
-
-/** mulberry32: a tiny deterministic generator of floats in [0, 1). */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const gauss = (r) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-
-/** One sequence of T + 1 points; `at` is the first step of the second regime. */
-export function sequence(r, { at = Math.floor(T * (0.25 + 0.5 * r())), slowFirst = r() < 0.5 } = {}) {
-  const slow = { period: 16 + 6 * r(), amp: 0.9 }, fast = { period: 6 + 3 * r(), amp: 0.45 };
-  const clean = new Float32Array(T + 1), noisy = new Float32Array(T + 1);
-  let phase = 2 * Math.PI * r();
-  for (let t = 0; t <= T; t++) {
-    const w = (t < at) === slowFirst ? slow : fast;
-    clean[t] = w.amp * Math.sin(phase);
-    noisy[t] = clean[t] + NOISE * gauss(r);
-    phase += (2 * Math.PI) / w.period;
-  }
-  return { clean, noisy, at };
-}
-
-/** The training set ([N,T,1] inputs and next-value targets) and the fixed probe sequence. */
-export function makeData(seed = DATA_SEED) {
-  const r = rng(seed);
-  const x = new Float32Array(N * T), y = new Float32Array(N * T);
-  for (let n = 0; n < N; n++) {
-    const s = sequence(r);
-    x.set(s.noisy.subarray(0, T), n * T);
-    y.set(s.clean.subarray(1, T + 1), n * T);
-  }
-  const p = sequence(rng(seed + 1), { at: PROBE_SWITCH, slowFirst: true });
-  return {
-    x: { data: x, shape: [N, T, 1] }, y: { data: y, shape: [N, T, 1] },
-    probe: { x: p.noisy.slice(0, T), target: p.clean.slice(1, T + 1), clean: p.clean.slice(0, T), at: p.at },
-  };
-}
+const PROGRESS_MS = 150;
 
 const ABORT = Symbol("abort");
 
@@ -71,10 +30,10 @@ function macrotask() {
 }
 
 export function createTrainer(post) {
-  let backend = null, data = null, model = null, opt = null, loop = null;
+  let backend = null, task = null, model = null, opt = null, loop = null;
   let seed = 1, epoch = 0, steps = 0, paused = false, resetTo = null, stopAt = AUTO_PAUSE_EVERY;
   let wake = () => {};
-  let pending = [], lastEpochLoss = null, lastProgress = 0, lastGates = 0;
+  let pending = [], lastEpochLoss = null, lastProgress = 0, lastView = 0;
   let rate = { t: 0, steps: 0, perSec: 0 };
 
   const sleep = () => new Promise((r) => (wake = r));
@@ -82,12 +41,10 @@ export function createTrainer(post) {
 
   function build() {
     model?.dispose();
-    model = new Sequential(
-      [new LSTM({ inputSize: 1, hiddenSize: HIDDEN, seed, init: "keras", returnSequences: true }), new Linear({ inputSize: HIDDEN, outputSize: 1, seed: seed + 1 })]);
-    opt = new Adam({ lr: 1e-2 });
+    ({ model, optimizer: opt } = task.build(seed));
     epoch = 0; steps = 0; lastEpochLoss = null; pending = []; stopAt = AUTO_PAUSE_EVERY;
     rate = { t: now(), steps: 0, perSec: 0 };
-    post({ type: "reset", seed });
+    post({ type: "reset", seed, task: task.name });
   }
 
   function progress(force = false) {
@@ -98,28 +55,25 @@ export function createTrainer(post) {
       rate = { t, steps, perSec: rate.perSec ? 0.6 * rate.perSec + 0.4 * fresh : fresh };
     }
     lastProgress = t;
-    post({ type: "progress", epoch, steps, losses: pending, epochLoss: lastEpochLoss,
-      stepsPerSec: rate.perSec, samplesPerSec: rate.perSec * BATCH, state: paused ? "paused" : "running" });
+    const batch = task.fit.batchSize;
+    post({ type: "progress", task: task.name, epoch, steps, losses: pending, epochLoss: lastEpochLoss,
+      stepsPerSec: rate.perSec, samplesPerSec: rate.perSec * batch, state: paused ? "paused" : "running" });
     pending = [];
   }
 
-  function gates(force = false) {
+  function view(force = false) {
     const t = now();
-    if (!force && t - lastGates < GATES_MS) return;
-    lastGates = t;
-    const px = data.probe.x;
-    const { gates: g } = model.layers[0].forward(px, { seqLen: T, batch: 1, returnGates: true });
-    const pred = model.predict({ data: px, shape: [1, T, 1] }).data;
-    const l0 = g.l0, msg = { type: "gates", epoch, steps, T, H: HIDDEN, pred };
-    for (const k of ["i", "f", "g", "o", "c"]) msg[k] = l0[k].data;
-    post(msg, [...new Set([pred.buffer, ...["i", "f", "g", "o", "c"].map((k) => msg[k].buffer)])]);
+    if (!force && t - lastView < task.viewEveryMs) return;
+    lastView = t;
+    const { msg, transfer } = task.view(model);
+    post({ type: "view", task: task.name, epoch, steps, ...msg }, [...new Set(transfer)]);
   }
 
   async function onBatchEnd(_b, logs) {
     steps++;
     pending.push(logs.loss);
     progress();
-    gates();
+    view();
     if (paused || resetTo !== null) await checkpoint();
     else await macrotask();
   }
@@ -128,7 +82,7 @@ export function createTrainer(post) {
   async function checkpoint() {
     while (paused && resetTo === null) {
       progress(true);
-      gates(true);
+      view(true);
       await sleep();
       rate = { t: now(), steps, perSec: rate.perSec };
     }
@@ -138,17 +92,20 @@ export function createTrainer(post) {
   async function run() {
     for (;;) {
       if (resetTo !== null) {
-        seed = resetTo;
+        const switched = resetTo.task !== task.name;
+        if (switched) task = TASKS[resetTo.task]();
+        seed = resetTo.seed;
         resetTo = null;
         build();
-        gates(true);
+        if (switched) post({ type: "ready", backend, task: task.name, switched: true, ...task.info });
+        view(true);
         progress(true);
       }
       try {
         await checkpoint();
-        const h = await model.fit(data.x, data.y, {
-          epochs: 1, batchSize: BATCH, loss: "mse", optimizer: opt, clipNorm: 1,
-          seed: (seed * 7919 + epoch) >>> 0, onBatchEnd });
+        const { x, y } = task.epochData(epoch);
+        const h = await model.fit(x, y, {
+          epochs: 1, ...task.fit, optimizer: opt, seed: (seed * 7919 + epoch) >>> 0, onBatchEnd });
         epoch++;
         lastEpochLoss = h.loss[0];
         if (epoch >= stopAt) {
@@ -166,6 +123,7 @@ export function createTrainer(post) {
   }
 
   const validSeed = (s) => (Number.isInteger(s) && s >= 0 && s < 2 ** 31 ? s : 1);
+  const validTask = (name) => (Object.prototype.hasOwnProperty.call(TASKS, name) ? name : "sine");
 
   return {
     async handle(msg) {
@@ -176,13 +134,11 @@ export function createTrainer(post) {
           try {
             const t0 = now();
             ({ backend } = await init());
-            data = makeData();
+            task = TASKS[validTask(msg.task)]();
             seed = validSeed(msg.seed);
             build();
-            post({ type: "ready", backend, initMs: now() - t0,
-              config: { T, N, hidden: HIDDEN, batch: BATCH, batchesPerEpoch: Math.ceil(N / BATCH), noise: NOISE },
-              probe: data.probe });
-            gates(true);
+            post({ type: "ready", backend, task: task.name, initMs: now() - t0, ...task.info });
+            view(true);
           } catch (err) {
             post({ type: "error", message: String(err?.message ?? err) });
             return;
@@ -194,7 +150,14 @@ export function createTrainer(post) {
         case "resume":
           if (epoch >= stopAt) stopAt = epoch + AUTO_PAUSE_EVERY;
           paused = false; wake(); break;
-        case "reset": resetTo = validSeed(msg.seed); paused = false; wake(); break;
+        case "reset": resetTo = { task: task?.name ?? "sine", seed: validSeed(msg.seed) }; paused = false; wake(); break;
+        case "task": resetTo = { task: validTask(msg.task), seed: validSeed(msg.seed) }; paused = false; wake(); break;
+        case "temperature":
+          if (task?.setTemperature && typeof msg.value === "number" && msg.value > 0 && msg.value <= 10) {
+            task.setTemperature(msg.value);
+            if (model && paused) view(true); // while running, the next view uses it
+          }
+          break;
       }
     },
   };
