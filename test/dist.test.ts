@@ -16,9 +16,9 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 type Dist = typeof import("../src/index");
 const loadDist = () => import(/* @vite-ignore */ pathToFileURL(distJs).href) as Promise<Dist>;
 const RUNTIME_EXPORTS = [
-  "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue", "sample",
+  "Adam", "AdamW", "Dropout", "Embedding", "LSTM", "LSTMError", "Linear", "SGD", "Sequential", "clipGradNorm", "clipGradValue",
   "configFromStateDict", "detectBackend", "fromBlocked", "fromChainer", "fromKeras", "fromOnnx", "init",
-  "readSafetensors", "readSafetensorsWithMetadata", "reorderGates", "toBlocked", "toChainer", "toKeras",
+  "readSafetensors", "readSafetensorsWithMetadata", "reorderGates", "sample", "toBlocked", "toChainer", "toKeras",
   "toOnnx", "writeSafetensors",
 ];
 
