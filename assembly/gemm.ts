@@ -356,7 +356,7 @@ export function transpose_packed(dst: usize, src: usize, K: i32, N: i32): void {
 }
 
 /** out[rows,n] (row stride n): every row = b1 + b2. The two PyTorch biases, added once per row. */
-export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32): void {
+export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32, ld: i32): void {
   if (rows <= 0) return;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
@@ -364,7 +364,7 @@ export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32): 
   }
   for (; j < n; j++) store<f32>(out + f4(j), load<f32>(b1 + f4(j)) + load<f32>(b2 + f4(j)));
   const bytes = f4(n);
-  for (let r = 1; r < rows; r++) memory.copy(out + <usize>r * bytes, out, bytes);
+  for (let r = 1; r < rows; r++) memory.copy(out + f4(r * ld), out, bytes);
 }
 
 /**

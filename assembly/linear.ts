@@ -25,7 +25,7 @@ import {
 export function linear_forward(y: usize, x: usize, ldx: i32, w: usize, b: usize, R: i32, In: i32, O: i32, act: i32): void {
   assert(R >= 0 && In > 0 && O > 0 && ldx >= In, "linear_forward: bad sizes");
   assert(act >= ACT_NONE && act <= ACT_SOFTMAX, "linear_forward: unknown activation");
-  if (b != 0) fill_rows(y, b, R, O);
+  if (b != 0) fill_rows(y, b, R, O, O);
   gemm(y, x, w, R, O, In, ldx, 1, O, 8, b != 0);
   const n = R * O;
   if (act == ACT_RELU) relu_forward(y, y, n);

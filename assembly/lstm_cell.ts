@@ -14,6 +14,7 @@ import { tanh, tanh_v, sigmoid_forward, tanh_forward, one_v, hard_sigmoid_forwar
 @inline export const RACT_HARD: i32 = 1;
 
 /**
+ * Units [u0, u0+n) of every row (a thread's share; the whole layer is u0 = 0, n = H).
  * m [B,ldm]  out: o⊙tanh(c_t); rows not processed 0.
  * cs [B,H]   out: c_t saved for backward and gate inspection, or 0 to skip; rows not processed 0.
  * c [B,H]    in: c_{t-1}; out: c_t (rows not processed keep c_{t-1}).
@@ -23,21 +24,22 @@ import { tanh, tanh_v, sigmoid_forward, tanh_forward, one_v, hard_sigmoid_forwar
  */
 export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: usize,
                                   pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
-                                  t: i32, B: i32, H: i32, ract: i32): void {
-  assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_forward: bad sizes");
+                                  t: i32, B: i32, H: i32, u0: i32, n: i32, ract: i32): void {
+  assert(B > 0 && H > 0 && ldm >= H && u0 >= 0 && u0 + n <= H, "lstm_cell_forward: bad sizes");
   assert(ract == RACT_SIGMOID || ract == RACT_HARD, "lstm_cell_forward: unknown recurrent activation");
-  const G = 4 * H, hard = ract == RACT_HARD;
+  if (n <= 0) return;
+  const G = 4 * H, hard = ract == RACT_HARD, u = f4(u0), hb = f4(H);
   for (let b = 0; b < B; b++) {
-    const ar = act + f4(b * G), cr = c + f4(b * H), mr = m + f4(b * ldm);
-    const csr = cs != 0 ? cs + f4(b * H) : 0;
+    const ar = act + f4(b * G) + u, cr = c + f4(b * H) + u, mr = m + f4(b * ldm) + u;
+    const csr = cs != 0 ? cs + f4(b * H) + u : 0;
     if (!active(lengths, mask, B, b, t)) {
-      zero_row(ar, G);
-      zero_row(mr, H);
-      if (csr != 0) zero_row(csr, H);
+      for (let q = 0; q < 4; q++) zero_row(ar + q * hb, n);
+      zero_row(mr, n);
+      if (csr != 0) zero_row(csr, n);
       continue;
     }
-    if (pi != 0) cell_row_forward(mr, csr, cr, ar, pi, pf, po, H, true, hard);
-    else cell_row_forward(mr, csr, cr, ar, 0, 0, 0, H, false, hard);
+    if (pi != 0) cell_row_forward(mr, csr, cr, ar, pi + u, pf + u, po + u, n, H, true, hard);
+    else cell_row_forward(mr, csr, cr, ar, 0, 0, 0, n, H, false, hard);
   }
 }
 
@@ -45,19 +47,21 @@ export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: 
 // loop kept ~20 vectors live and V8 spilled them (242 stack accesses in it; measured 950 ns per
 // 128-unit row, simd build). peep is a constant at each call site, so each copy is specialised;
 // hard only picks which whole-row activation is called, two branches a row, outside every loop.
+// n units; the gate blocks are H apart. Every pass runs over the n units of one block, so a unit's
+// element takes the same SIMD lane or scalar tail whatever share of the row this call has.
 @inline function cell_row_forward(mr: usize, csr: usize, cr: usize, ar: usize,
-                                  pi: usize, pf: usize, po: usize, H: i32, peep: bool, hard: bool): void {
+                                  pi: usize, pf: usize, po: usize, n: i32, H: i32, peep: bool, hard: bool): void {
   const hb = f4(H);
   if (peep) {
-    add_mul(ar, pi, cr, H); // a_i += p_i⊙c_{t-1}
-    add_mul(ar + hb, pf, cr, H); // a_f += p_f⊙c_{t-1}
+    add_mul(ar, pi, cr, n); // a_i += p_i⊙c_{t-1}
+    add_mul(ar + hb, pf, cr, n); // a_f += p_f⊙c_{t-1}
   }
-  if (hard) hard_sigmoid_forward(ar, ar, 2 * H); // i, f
-  else sigmoid_forward(ar, ar, 2 * H);
-  tanh_forward(ar + 2 * hb, ar + 2 * hb, H); // g
+  if (hard) { hard_sigmoid_forward(ar, ar, n); hard_sigmoid_forward(ar + hb, ar + hb, n); } // i, f
+  else { sigmoid_forward(ar, ar, n); sigmoid_forward(ar + hb, ar + hb, n); }
+  tanh_forward(ar + 2 * hb, ar + 2 * hb, n); // g
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= n; j += 4) {
       const o4 = f4(j), p = ar + o4;
       const cn = madd(v128.load(p + hb), v128.load(cr + o4), f32x4.mul(v128.load(p), v128.load(p + 2 * hb)));
       v128.store(cr + o4, cn);
@@ -65,23 +69,23 @@ export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: 
       if (peep) v128.store(p + 3 * hb, madd(v128.load(po + o4), cn, v128.load(p + 3 * hb)));
     }
   }
-  for (; j < H; j++) {
+  for (; j < n; j++) {
     const o4 = f4(j), p = ar + o4;
     const cn = load<f32>(p + hb) * load<f32>(cr + o4) + load<f32>(p) * load<f32>(p + 2 * hb);
     store<f32>(cr + o4, cn);
     if (csr != 0) store<f32>(csr + o4, cn);
     if (peep) store<f32>(p + 3 * hb, load<f32>(po + o4) * cn + load<f32>(p + 3 * hb));
   }
-  if (hard) hard_sigmoid_forward(ar + 3 * hb, ar + 3 * hb, H); // o
-  else sigmoid_forward(ar + 3 * hb, ar + 3 * hb, H);
+  if (hard) hard_sigmoid_forward(ar + 3 * hb, ar + 3 * hb, n); // o
+  else sigmoid_forward(ar + 3 * hb, ar + 3 * hb, n);
   j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= n; j += 4) {
       const o4 = f4(j);
       v128.store(mr + o4, f32x4.mul(v128.load(ar + 3 * hb + o4), tanh_v(v128.load(cr + o4))));
     }
   }
-  for (; j < H; j++) store<f32>(mr + f4(j), load<f32>(ar + 3 * hb + f4(j)) * tanh(load<f32>(cr + f4(j))));
+  for (; j < n; j++) store<f32>(mr + f4(j), load<f32>(ar + 3 * hb + f4(j)) * tanh(load<f32>(cr + f4(j))));
 }
 
 // a[n] += p[n] ⊙ c[n]
@@ -106,25 +110,26 @@ export function lstm_cell_forward(m: usize, ldm: i32, cs: usize, c: usize, act: 
 export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize, dpo: usize,
                                    dm: usize, ldm: i32, act: usize, cs: usize, cp: usize,
                                    pi: usize, pf: usize, po: usize, lengths: usize, mask: usize,
-                                   t: i32, B: i32, H: i32, ract: i32): void {
-  assert(B > 0 && H > 0 && ldm >= H, "lstm_cell_backward: bad sizes");
+                                   t: i32, B: i32, H: i32, u0: i32, n: i32, ract: i32): void {
+  assert(B > 0 && H > 0 && ldm >= H && u0 >= 0 && u0 + n <= H, "lstm_cell_backward: bad sizes");
   assert(ract == RACT_SIGMOID || ract == RACT_HARD, "lstm_cell_backward: unknown recurrent activation");
-  const G = 4 * H;
+  if (n <= 0) return;
+  const G = 4 * H, u = f4(u0), hb = f4(H);
   for (let b = 0; b < B; b++) {
-    const dar = da + f4(b * G);
+    const dar = da + f4(b * G) + u;
     if (!active(lengths, mask, B, b, t)) {
-      zero_row(dar, G);
+      for (let q = 0; q < 4; q++) zero_row(dar + q * hb, n);
       continue;
     }
-    const dcr = dc + f4(b * H), dmr = dm + f4(b * ldm), ar = act + f4(b * G);
-    const csr = cs + f4(b * H), cpr = cp + f4(b * H);
+    const dcr = dc + f4(b * H) + u, dmr = dm + f4(b * ldm) + u, ar = act + f4(b * G) + u;
+    const csr = cs + f4(b * H) + u, cpr = cp + f4(b * H) + u;
     // Four specialised copies: the gate derivative sits in the inner loop.
     if (ract == RACT_HARD) {
-      if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true, true);
-      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false, true);
+      if (pi != 0) cell_row_backward(dar, dcr, dpi + u, dpf + u, dpo + u, dmr, ar, csr, cpr, pi + u, pf + u, po + u, n, H, true, true);
+      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, n, H, false, true);
     } else {
-      if (pi != 0) cell_row_backward(dar, dcr, dpi, dpf, dpo, dmr, ar, csr, cpr, pi, pf, po, H, true, false);
-      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, H, false, false);
+      if (pi != 0) cell_row_backward(dar, dcr, dpi + u, dpf + u, dpo + u, dmr, ar, csr, cpr, pi + u, pf + u, po + u, n, H, true, false);
+      else cell_row_backward(dar, dcr, 0, 0, 0, dmr, ar, csr, cpr, 0, 0, 0, n, H, false, false);
     }
   }
 }
@@ -139,14 +144,14 @@ export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize,
 
 @inline function cell_row_backward(dar: usize, dcr: usize, dpi: usize, dpf: usize, dpo: usize,
                                    dmr: usize, ar: usize, csr: usize, cpr: usize,
-                                   pi: usize, pf: usize, po: usize, H: i32, peep: bool, hard: bool): void {
+                                   pi: usize, pf: usize, po: usize, n: i32, H: i32, peep: bool, hard: bool): void {
   const hb = f4(H);
   // tanh(c_t) goes first into da's o block, where each element is read just before dao replaces it:
   // a separate pass keeps the main loop's live vectors few enough for V8's registers.
-  tanh_forward(dar + 3 * hb, csr, H);
+  tanh_forward(dar + 3 * hb, csr, n);
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 4 <= H; j += 4) {
+    for (; j + 4 <= n; j += 4) {
       const one = one_v();
       const o4 = f4(j);
       const p = ar + o4;
@@ -173,7 +178,7 @@ export function lstm_cell_backward(da: usize, dc: usize, dpi: usize, dpf: usize,
       v128.store(dcr + o4, dcn);
     }
   }
-  for (; j < H; j++) {
+  for (; j < n; j++) {
     const o4 = f4(j);
     const p = ar + o4;
     const i = load<f32>(p), f = load<f32>(p + hb), g = load<f32>(p + 2 * hb), o = load<f32>(p + 3 * hb);

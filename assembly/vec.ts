@@ -23,10 +23,10 @@ export function copy_rows(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32,
   memory.fill(dst, 0, f4(cols));
 }
 
-/** dst[r] = src for r < rows: one row of `cols` floats repeated (row stride cols). */
-export function fill_rows(dst: usize, src: usize, rows: i32, cols: i32): void {
+/** dst[r] = src for r < rows: one row of `cols` floats repeated (row stride ld floats). */
+export function fill_rows(dst: usize, src: usize, rows: i32, cols: i32, ld: i32): void {
   const bytes = f4(cols);
-  for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * bytes, src, bytes);
+  for (let r = 0; r < rows; r++) memory.copy(dst + f4(r * ld), src, bytes);
 }
 
 /**

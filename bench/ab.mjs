@@ -61,7 +61,7 @@ function cases(b) {
   const run = () => {
     b.view(h, B * H).fill(0); // the same zero state every call
     b.view(c, B * H).fill(0);
-    b.k.lstm_forward(y, H, h, c, act, 0, 0, 0, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+    b.k.lstm_forward(y, H, h, c, act, 0, 0, 0, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0, 0, 1, 0);
   };
   out.push({ name: "M forward (B=32 T=100 I=128 H=256)", run, flops: 2 * B * T * G * (I + H), out: () => b.view(y, T * B * H) });
 
@@ -70,7 +70,7 @@ function cases(b) {
   const TB = T * B, cs = b.alloc(TB * H), cp = b.alloc(TB * H), hp = b.alloc(TB * H), yt = b.alloc(TB * H);
   b.view(h, B * H).fill(0);
   b.view(c, B * H).fill(0);
-  b.k.lstm_forward(yt, H, h, c, act, cs, cp, hp, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+  b.k.lstm_forward(yt, H, h, c, act, cs, cp, hp, 0, 0, x, I, wih, whh, bih, bhh, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0, 0, 1, 0);
   const wiht = b.alloc(panelSize(G, I)), whht = b.alloc(panelSize(G, H));
   b.k.transpose_packed(wiht, wih, I, G);
   b.k.transpose_packed(whht, whh, H, G);
@@ -83,7 +83,7 @@ function cases(b) {
   const back = () => {
     for (const [p, n] of grads) b.view(p, n).fill(0);
     b.k.lstm_backward(dx, I, dh, dc, dwih, dwhh, dbih, dbhh, 0, 0, 0, 0, da, 0, dm, dhs, ...scratch, dy, H,
-      x, act, cs, cp, hp, 0, wiht, whht, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0);
+      x, act, cs, cp, hp, 0, wiht, whht, 0, 0, 0, 0, 0, 0, T, B, I, H, H, 0, 0, 0, 1, 0);
   };
   // BPTT's recurrent products and the cell, then dW_ih, dW_hh and dx over all rows.
   out.push({ name: "M backward (B=32 T=100 I=128 H=256)", run: back, flops: 2 * TB * G * (2 * H + 2 * I), out: () => {

@@ -44,7 +44,7 @@ function inferSizes(d: Dims, cfg: LSTMConfig, T: number, B: number, gates: boole
     cs: gates ? TB * H : 0, m: proj ? (gates ? TB * H : B * H) : 0,
   };
 }
-function backSizes(k: Kernels, d: Dims, cfg: LSTMConfig, T: number, B: number) {
+function backSizes(k: Kernels, d: Dims, cfg: LSTMConfig, T: number, B: number, threads: number) {
   const { H, D, Hout, L, I, G } = d;
   const TB = T * B, LD = L * D, proj = cfg.projSize > 0;
   return {
@@ -52,7 +52,8 @@ function backSizes(k: Kernels, d: Dims, cfg: LSTMConfig, T: number, B: number) {
     da: TB * G, dht: proj ? TB * Hout : 0, dm: B * H, dhs: B * Hout, dh: LD * B * Hout, dc: LD * B * H,
     flip: cfg.goBackwards ? B * D * Hout : 0,
     wih: panelSize(Math.max(I, D * Hout), G), whh: panelSize(Hout, G), whr: proj ? panelSize(H, Hout) : 0,
-    pack: gemmScratch(k, TB, G), // dW's packing in lstm_backward (G >= every width it packs: G, Hout)
+    // dW's packing in lstm_backward, a share per thread (G >= every width it packs: G, Hout)
+    pack: threads * gemmScratch(k, TB, G),
   };
 }
 /** The buffers of a training forward, kept for backward: per layer, and per (layer, direction). */
@@ -83,12 +84,17 @@ export class Engine {
   private inferPlan: InferPlan | null = null;
   private trainKey = [-1, -1, -1];
   private trainPlan: TrainPlan | null = null;
-  private backKey = [-1, -1];
+  private backKey = [-1, -1, -1];
   private backPlan: BackPlan | null = null;
   /** What backward() needs from the last training forward, or null. */
   cache: Cache | null = null;
   private readonly saved: Cache = { T: 0, B: 0, p: null as unknown as TrainPlan, in: { x: 0, lens: 0, mask: 0 } };
   private readonly ract: number;
+  // The sequence kernels' argument lists, reused by every call (their last three: sync, nth, tid).
+  private readonly fwdArgs: number[] = Array.from({ length: 32 }, () => 0); // packed, not holey: no hole checks
+  private readonly backArgs: number[] = Array.from({ length: 43 }, () => 0);
+  /** Threads the last backward plan has scratch for. */
+  private backThreads = 1;
 
   constructor(readonly be: Backend, readonly cfg: LSTMConfig) {
     this.d = dims(cfg);
@@ -144,7 +150,7 @@ export class Engine {
 
   /** Bytes of the plans a call of T steps and B rows makes (training: forward and backward), allocating nothing. */
   bytesFor(T: number, B: number, train: boolean, ownX: boolean): number {
-    return train ? Workspace.bytes(trainSizes(this.d, this.cfg, T, B, false, ownX)) + Workspace.bytes(backSizes(this.be.k, this.d, this.cfg, T, B))
+    return train ? Workspace.bytes(trainSizes(this.d, this.cfg, T, B, false, ownX)) + Workspace.bytes(backSizes(this.be.k, this.d, this.cfg, T, B, this.be.threads))
       : Workspace.bytes(inferSizes(this.d, this.cfg, T, B, false, false, ownX));
   }
 
@@ -174,9 +180,9 @@ export class Engine {
   /** Buffers of a backward pass for the cached forward. */
   planBackward(T: number, B: number): BackPlan {
     const key = this.backKey;
-    if (key[0] === T && key[1] === B && this.backPlan) return this.backPlan;
-    this.backPlan = this.backWs.plan(backSizes(this.be.k, this.d, this.cfg, T, B));
-    key[0] = T; key[1] = B;
+    if (key[0] === T && key[1] === B && key[2] === this.be.threads && this.backPlan) return this.backPlan;
+    this.backPlan = this.backWs.plan(backSizes(this.be.k, this.d, this.cfg, T, B, this.be.threads));
+    key[0] = T; key[1] = B; key[2] = this.be.threads; this.backThreads = this.be.threads;
     return this.backPlan;
   }
 
@@ -201,6 +207,7 @@ export class Engine {
     const proj = this.cfg.projSize > 0;
     const tp = train ? (p as TrainPlan) : null, ip = train ? null : (p as InferPlan);
     let x = input.x, In = I;
+    const nth = this.be.threadsFor(B * 4 * H * Hout);
     for (let l = 0; l < L; l++) {
       const y = tp ? tp.y[l] : l % 2 === 0 ? ip!.ya : ip!.yb;
       for (let d = 0; d < D; d++) {
@@ -209,9 +216,14 @@ export class Engine {
         const cs = tp ? tp.cs[k] : ip!.cs;
         const m = tp ? tp.m[k] : ip!.m;
         const mts = proj && (train || gates) ? B * H : 0;
-        K.lstm_forward(y + 4 * d * Hout, D * Hout, p.h + 4 * k * B * Hout, p.c + 4 * k * B * H, act,
-          cs, tp ? tp.cp[k] : 0, tp ? tp.hp[k] : 0, m, mts, x, In,
-          w.wih, w.whh, w.bih, w.bhh, w.whr, w.pi, w.pf, w.po, input.lens, input.mask, T, B, In, H, Hout, this.rev(d), this.ract);
+        const a = this.fwdArgs;
+        a[0] = y + 4 * d * Hout; a[1] = D * Hout; a[2] = p.h + 4 * k * B * Hout; a[3] = p.c + 4 * k * B * H; a[4] = act;
+        a[5] = cs; a[6] = tp ? tp.cp[k] : 0; a[7] = tp ? tp.hp[k] : 0; a[8] = m; a[9] = mts; a[10] = x; a[11] = In;
+        a[12] = w.wih; a[13] = w.whh; a[14] = w.bih; a[15] = w.bhh; a[16] = w.whr; a[17] = w.pi; a[18] = w.pf; a[19] = w.po;
+        a[20] = input.lens; a[21] = input.mask; a[22] = T; a[23] = B; a[24] = In; a[25] = H; a[26] = Hout; a[27] = this.rev(d); a[28] = this.ract;
+        if (nth > 1) this.be.runKernel("lstm_forward", a, nth);
+        else K.lstm_forward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16],
+          a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], 0, 1, 0);
         if (gates) gates[`l${l}${d ? "_reverse" : ""}`] = this.readGates(act, cs, m, y, d, T, B);
       }
       if (tp && keys && l < L - 1 && this.cfg.dropout > 0) {
@@ -255,6 +267,7 @@ export class Engine {
     const { T, B, p } = c;
     const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0;
     if (this.cfg.goBackwards) this.flipTime(q.dy, T, B * D * Hout, q.flip);
+    const nth = Math.min(this.be.threadsFor(B * G * Hout), this.backThreads);
     for (let l = L - 1; l >= 0; l--) {
       const In = l === 0 ? I : D * Hout;
       const dOut = l === L - 1 ? q.dy : (l + 1) % 2 === 0 ? q.dmid0 : q.dmid1;
@@ -268,11 +281,18 @@ export class Engine {
         K.transpose_packed(q.wih, w.wih, In, G);
         K.transpose_packed(q.whh, w.whh, Hout, G);
         if (proj) K.transpose_packed(q.whr, w.whr, H, Hout);
-        K.lstm_backward(dIn, In, q.dh + 4 * k * B * Hout, q.dc + 4 * k * B * H,
-          g.wih, g.whh, g.bih, g.bhh, g.whr, g.pi, g.pf, g.po,
-          q.da, q.dht, q.dm, q.dhs, q.pack, dOut + 4 * d * Hout, D * Hout,
-          xin, p.act[k], p.cs[k], p.cp[k], p.hp[k], p.m[k], q.wih, q.whh, q.whr,
-          w.pi, w.pf, w.po, c.in.lens, c.in.mask, T, B, In, H, Hout, this.rev(d), this.ract);
+        const a = this.backArgs;
+        a[0] = dIn; a[1] = In; a[2] = q.dh + 4 * k * B * Hout; a[3] = q.dc + 4 * k * B * H;
+        a[4] = g.wih; a[5] = g.whh; a[6] = g.bih; a[7] = g.bhh; a[8] = g.whr; a[9] = g.pi; a[10] = g.pf; a[11] = g.po;
+        a[12] = q.da; a[13] = q.dht; a[14] = q.dm; a[15] = q.dhs; a[16] = q.pack; a[17] = dOut + 4 * d * Hout; a[18] = D * Hout;
+        a[19] = xin; a[20] = p.act[k]; a[21] = p.cs[k]; a[22] = p.cp[k]; a[23] = p.hp[k]; a[24] = p.m[k]; a[25] = q.wih; a[26] = q.whh; a[27] = q.whr;
+        a[28] = w.pi; a[29] = w.pf; a[30] = w.po; a[31] = c.in.lens; a[32] = c.in.mask; a[33] = T; a[34] = B; a[35] = In; a[36] = H; a[37] = Hout;
+        a[38] = this.rev(d); a[39] = this.ract;
+        // One thread: a positional call in place (a call through a helper or apply() allocated).
+        if (nth > 1) this.be.runKernel("lstm_backward", a, nth);
+        else K.lstm_backward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16],
+          a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31], a[32], a[33], a[34],
+          a[35], a[36], a[37], a[38], a[39], 0, 1, 0);
       }
     }
   }

@@ -279,15 +279,16 @@ describe("the shipped bytes", () => {
     expect(Object.keys(WASM).sort()).toEqual([...BUILD_NAMES, ...THREAD_BUILDS].sort());
   });
 
-  it.each(THREAD_BUILDS)("%s exports the pinned kernels and imports only env.memory, a shared memory", (b) => {
+  it.each(THREAD_BUILDS)("%s exports the pinned kernels and imports only env.memory, a shared memory, and env.now, the barrier's clock", (b) => {
     const mod = new WebAssembly.Module(readFileSync(`${root}build/${b}.wasm`));
-    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: "env", name: "now", kind: "function" }, { module: "env", name: "memory", kind: "memory" }]);
     const single = new WebAssembly.Module(readFileSync(`${root}build/${b.replace("-threads", "")}.wasm`));
     const names = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).filter((e) => e.kind === "function").map((e) => e.name).sort();
     expect(names(mod)).toEqual(names(single));
     // Instantiable only over a shared memory.
-    expect(() => new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 64, maximum: 65536 }) } })).toThrow();
-    expect(() => new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true }) } })).not.toThrow();
+    const now = () => 0;
+    expect(() => new WebAssembly.Instance(mod, { env: { now, memory: new WebAssembly.Memory({ initial: 64, maximum: 65536 }) } })).toThrow();
+    expect(() => new WebAssembly.Instance(mod, { env: { now, memory: new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true }) } })).not.toThrow();
   });
 
   it.each(BUILD_NAMES)("dist/index.js carries the same base64 for %s as embedded.ts", (b) => {

@@ -30,12 +30,13 @@ interface WorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; c
  * by its name) and, evaluated, in a Node worker_threads Worker. `post` sends to the main thread.
  */
 function workerLoop(init: WorkerInit, post: (m: unknown) => void): void {
-  WebAssembly.instantiate(init.module, { env: { memory: init.memory, abort() { throw new Error("abort"); } } }).then((inst) => {
+  WebAssembly.instantiate(init.module, { env: { memory: init.memory, now: performance.now.bind(performance), abort() { throw new Error("abort"); } } }).then((inst) => {
     const ex = inst.exports as Record<string, (...a: number[]) => unknown>;
     const fns = init.names.map((n) => ex[n]);
     const ctrl = new Int32Array(init.ctrl), args = new Float64Array(init.args);
-    post({ ready: true });
+    // The generation is read before `ready`: the first job may be dispatched as soon as it arrives.
     let gen = Atomics.load(ctrl, 0);
+    post({ ready: true });
     for (;;) {
       Atomics.wait(ctrl, 0, gen);
       gen = Atomics.load(ctrl, 0);
@@ -43,7 +44,8 @@ function workerLoop(init: WorkerInit, post: (m: unknown) => void): void {
       const n = ctrl[3], a: number[] = new Array(n + 1);
       for (let i = 0; i < n; i++) a[i] = args[i];
       a[n] = init.tid;
-      try { fns[ctrl[2]](...a); } catch { Atomics.store(ctrl, 5, 1); }
+      // A call split over fewer threads than the pool has (its last argument, nth) leaves the rest out.
+      if (init.tid < a[n - 1]) try { fns[ctrl[2]](...a); } catch { Atomics.store(ctrl, 5, 1); }
       Atomics.add(ctrl, 1, 1);
       Atomics.notify(ctrl, 1);
     }
@@ -96,10 +98,11 @@ export class Pool {
 
   /**
    * Run kernel `name` on every thread with `args` (each thread also gets its index, last), the
-   * main thread taking part as thread 0. Returns when all have finished.
+   * main thread taking part as thread 0; the last argument is the threads the call is split over
+   * (threads from that index on sit it out). Returns when all have finished.
    * @throws Error when a worker does not finish in time or a kernel faulted; the pool is then unusable.
    */
-  run(fn: (...a: number[]) => unknown, name: string, args: ArrayLike<number>): void {
+  run(fn: (...a: number[]) => unknown, name: string, args: ArrayLike<number>, aborted: () => boolean = () => false): void {
     if (this.broken) throw new Error(this.broken);
     const c = this.ctrl, n = args.length;
     for (let i = 0; i < n; i++) this.args[i] = args[i];
@@ -110,18 +113,16 @@ export class Pool {
     Atomics.notify(c, GEN);
     let err: unknown = null;
     try {
-      // The argument list plus this thread's index (0).
-      switch (n) {
-        default: fn(...Array.from(args), 0);
-      }
+      fn(...Array.from(args), 0); // the argument list plus this thread's index (0)
     } catch (e) {
       err = e;
     }
     // The main thread of a page may not block: it spins, checking the time now and then.
     const want = this.threads - 1, t0 = performance.now();
     for (let spins = 0; Atomics.load(c, DONE) < want; spins++) {
-      if ((spins & 1023) === 1023 && performance.now() - t0 > CALL_TIMEOUT_MS) {
-        this.broken = `a worker did not finish a call within ${CALL_TIMEOUT_MS / 1000} s (it may have died)`;
+      if ((spins & 1023) === 1023 && (aborted() || performance.now() - t0 > CALL_TIMEOUT_MS)) {
+        this.broken = aborted() ? "a thread gave up waiting for another at a barrier (a worker may have died)"
+          : `a worker did not finish a call within ${CALL_TIMEOUT_MS / 1000} s (it may have died)`;
         this.terminate();
         throw new Error(this.broken);
       }

@@ -25,12 +25,12 @@ export interface Kernels {
   transpose_packed(dst: P, src: P, K: number, N: number): void;
   lstm_forward(y: P, ldy: number, h: P, c: P, act: P, cs: P, cp: P, hp: P, m: P, mts: number, x: P, ldx: number,
     wih: P, whh: P, bih: P, bhh: P, whr: P, pi: P, pf: P, po: P, lengths: P, mask: P,
-    T: number, B: number, In: number, H: number, Hout: number, reverse: number, ract: number): void;
+    T: number, B: number, In: number, H: number, Hout: number, reverse: number, ract: number, sync: P, nth: number, tid: number): void;
   lstm_backward(dx: P, ldx: number, dh: P, dc: P, dwih: P, dwhh: P, dbih: P, dbhh: P, dwhr: P,
     dpi: P, dpf: P, dpo: P, da: P, dht: P, dm: P, dhs: P, pack: P, dy: P, ldy: number,
     x: P, act: P, cs: P, cp: P, hp: P, m: P, wih_t: P, whh_t: P, whr_t: P,
     pi: P, pf: P, po: P, lengths: P, mask: P, T: number, B: number, In: number, H: number, Hout: number,
-    reverse: number, ract: number): void;
+    reverse: number, ract: number, sync: P, nth: number, tid: number): void;
   sum_squares(g: P, n: number): number;
   scale(g: P, n: number, k: number): void;
   clip_value(g: P, n: number, v: number): void;
@@ -76,6 +76,7 @@ export class Backend {
   /** A thread-capable build's barrier words (see assembly/sync.ts), 0 otherwise. */
   sync = 0;
 
+
   /**
    * custom: loaded from `init({ wasm })` rather than the embedded bytes. module: the compiled
    * build, kept by thread-capable backends to start workers on it.
@@ -89,6 +90,48 @@ export class Backend {
   /** Threads in use: the pool's, else 1. */
   get threads(): number {
     return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * The least work per time step, in multiply-adds of the recurrent product (B·4H·Hout), worth
+   * splitting over threads: below it the barriers cost more than they save (see README, Threads).
+   */
+  minThreadWork = MIN_THREAD_WORK;
+  /** How long thread 0 waits at one barrier for a thread that does not come (a dead worker), in ms. */
+  barrierTimeoutMs = 5000;
+
+  /** Threads for a sequence kernel whose steps do `work` multiply-adds: the pool's, or 1. */
+  threadsFor(work: number): number {
+    return this.pool && work >= this.minThreadWork ? this.pool.threads : 1;
+  }
+
+  /**
+   * Run a sequence kernel (its argument list ends with sync, nth, tid) on `nth` threads: through
+   * the pool, each thread adding its index; on this thread alone when nth is 1.
+   * @throws LSTMError when the pool failed (a worker died or timed out); later calls use one thread.
+   */
+  runKernel(name: "lstm_forward" | "lstm_backward", args: number[], nth: number): void {
+    const fn = this.k[name] as (...a: number[]) => void;
+    args[args.length - 3] = nth > 1 ? this.sync : 0;
+    args[args.length - 2] = nth;
+    args[args.length - 1] = 0; // thread 0: this one
+    if (nth <= 1 || !this.pool) { Reflect.apply(fn, undefined, args); return; } // (the engine calls one thread itself)
+    const words = this.sync >>> 2, i32 = this.i32;
+    i32[words] = 0; // no thread has arrived at a barrier, and nothing is aborted
+    i32[words + 2] = 0;
+    i32[words + 3] = this.barrierTimeoutMs;
+    let failed: string | null = null;
+    try {
+      this.pool.run(fn, name, args.slice(0, -1), () => this.i32[words + 2] !== 0);
+    } catch (e) {
+      failed = (e as Error).message;
+    }
+    if (!failed && this.i32[words + 2] !== 0) failed = "a thread gave up waiting for another at a barrier (a worker may have died)";
+    if (failed) {
+      this.pool.terminate();
+      this.pool = null;
+      throw new LSTMError("threads", "every worker to finish the call (the pool is now shut down; later calls run on one thread)", failed);
+    }
   }
 
   /** The whole memory as floats. Re-taken after memory.grow, which detaches old views. */
@@ -213,8 +256,11 @@ async function load(name: BackendName, wasm: WasmSource | undefined, threaded: b
   // A thread-capable build imports its memory: one shared WebAssembly.Memory for every thread,
   // 4 MB to start (above what the build's data needs), able to grow to wasm32's 4 GiB.
   const memory = threaded ? new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true }) : null;
-  const { exports } = await instantiate(mod, memory ? { env: { memory } } : {});
-  const k = (memory ? { ...exports, memory } : exports) as unknown as Kernels;
+  // The loader supplies a debug build's abort() with its message and source location; the
+  // kernels are then called as the instance exports them: the loader's wrappers take rest
+  // parameters, which allocate on every call V8 does not inline (the hot paths allocate nothing).
+  const { instance } = await instantiate(mod, (memory ? { env: { memory, now: () => performance.now() } } : {}) as Parameters<typeof instantiate>[1]);
+  const k = (memory ? { ...instance.exports, memory } : instance.exports) as unknown as Kernels;
   return new Backend(name, k, wasm !== undefined, threaded ? mod : null);
 }
 
@@ -273,6 +319,9 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
   current = be;
   return reason === undefined ? { backend: name, threads: be.threads } : { backend: name, threads: be.threads, threadsReason: reason };
 }
+
+/** Default of Backend.minThreadWork: multiply-adds per step (measured crossover, see README). */
+const MIN_THREAD_WORK = 1 << 17;
 
 /** @internal The kernels a pool runs (the rest always run on the calling thread). */
 export const POOL_KERNELS = ["lstm_forward", "lstm_backward"];

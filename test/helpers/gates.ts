@@ -31,7 +31,7 @@ export function forwardGates(be: Backend, T: number, B: number, H: number, bih: 
   f.set(bhh, at("bhh"));
   f.fill(SENTINEL, at("act"), at("act") + A + GUARD);
   be.k.lstm_forward(p.y, 1, p.h, p.c, p.act, 0, 0, 0, p.m, 0, p.x, 1,
-    p.wih, p.whh, p.bih, p.bhh, p.whr, 0, 0, 0, 0, 0, T, B, 1, H, 1, 0, ract);
+    p.wih, p.whh, p.bih, p.bhh, p.whr, 0, 0, 0, 0, 0, T, B, 1, H, 1, 0, ract, 0, 1, 0);
   const act = be.f32.slice(at("act"), at("act") + A + GUARD);
   for (let k = 0; k < GUARD; k++) expect(act[A + k], `T=${T} B=${B} H=${H}: guard ${k} after the gates`).toBe(SENTINEL);
   for (const ptr of Object.values(p)) be.arena.release(ptr);

@@ -147,7 +147,7 @@ export function runLstm(c: LstmCase, p: LstmParams, x: Float32Array, h0: Float32
     const lens = c.lengths ? mem.i32(c.lengths) : 0, mask = c.mask ? mem.i32(c.mask) : 0;
     const rev = c.reverse ? 1 : 0, ract = c.hard ? 1 : 0;
     K.lstm_forward(py, ldy, ph, pc, pact, pcs, pcp, php, pm, B * H, px, ldx, wih, whh, bih, bhh, whr,
-      pi, pf, po, lens, mask, T, B, I, H, Hout, rev, ract);
+      pi, pf, po, lens, mask, T, B, I, H, Hout, rev, ract, 0, 1, 0);
     const out: LstmForward & { back?: LstmBackward } = {
       y: narrow(mem.read(py, TB * ldy, "y"), TB, Hout, ldy, SENTINEL, "y"),
       hn: mem.read(ph, B * Hout, "hn"), cn: mem.read(pc, B * H, "cn"), act: mem.read(pact, TB * G, "act"),
@@ -166,7 +166,7 @@ export function runLstm(c: LstmCase, p: LstmParams, x: Float32Array, h0: Float32
     const whrt = p.weight_hr ? mem.f32(panelsOf(p.weight_hr, Hout, H)) : 0;
     const npack = K.gemm_scratch_size(TB, G), pack = mem.f32(new Float32Array(npack).fill(NaN)); // scratch: read only after written
     K.lstm_backward(pdx, ldx, pdh, pdc, dwih, dwhh, dbih, dbhh, dwhr, dpi, dpf, dpo, da, dht, dm, dhs, pack, pdy, ldy,
-      px, pact, pcs, pcp, php, pm, wiht, whht, whrt, pi, pf, po, lens, mask, T, B, I, H, Hout, rev, ract);
+      px, pact, pcs, pcp, php, pm, wiht, whht, whrt, pi, pf, po, lens, mask, T, B, I, H, Hout, rev, ract, 0, 1, 0);
     mem.read(pack, npack, "gemm_rm's scratch");
     const grads: Record<string, Float32Array> = {
       weight_ih: fromPanelsTransposed(mem.read(dwih, panelSize(I, G), "dW_ih"), G, I),
