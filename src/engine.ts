@@ -207,7 +207,7 @@ export class Engine {
     const proj = this.cfg.projSize > 0;
     const tp = train ? (p as TrainPlan) : null, ip = train ? null : (p as InferPlan);
     let x = input.x, In = I;
-    const nth = this.be.threadsFor(B * 4 * H * Hout);
+    const nth = this.be.threadsFor(B * 4 * H * Hout, T);
     for (let l = 0; l < L; l++) {
       const y = tp ? tp.y[l] : l % 2 === 0 ? ip!.ya : ip!.yb;
       for (let d = 0; d < D; d++) {
@@ -267,7 +267,7 @@ export class Engine {
     const { T, B, p } = c;
     const K = this.be.k, heap = this.be.f32, TB = T * B, proj = this.cfg.projSize > 0;
     if (this.cfg.goBackwards) this.flipTime(q.dy, T, B * D * Hout, q.flip);
-    const nth = Math.min(this.be.threadsFor(B * G * Hout), this.backThreads);
+    const nth = Math.min(this.be.threadsFor(B * G * Hout, T), this.backThreads);
     for (let l = L - 1; l >= 0; l--) {
       const In = l === 0 ? I : D * Hout;
       const dOut = l === L - 1 ? q.dy : (l + 1) % 2 === 0 ? q.dmid0 : q.dmid1;

@@ -19,6 +19,7 @@ async function threads(build: "simd" | "relaxed-simd", n: number): Promise<void>
   const r = await init({ backend: build, threads: n });
   expect(r, JSON.stringify(r)).toMatchObject({ backend: build, threads: n });
   backend().minThreadWork = 0;
+  backend().minCallWork = 0;
 }
 
 /** Everything a fixture's forward and backward produce, as named float32 arrays. */

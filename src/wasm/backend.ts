@@ -94,15 +94,17 @@ export class Backend {
 
   /**
    * The least work per time step, in multiply-adds of the recurrent product (B·4H·Hout), worth
-   * splitting over threads: below it the barriers cost more than they save (see README, Threads).
+   * splitting over threads: below it the barriers cost more than they save; and the least for a
+   * whole call (T steps), below which waking the workers does (measured: see README, Threads).
    */
-  minThreadWork = MIN_THREAD_WORK;
+  minThreadWork = MIN_STEP_WORK;
+  minCallWork = MIN_CALL_WORK;
   /** How long thread 0 waits at one barrier for a thread that does not come (a dead worker), in ms. */
   barrierTimeoutMs = 5000;
 
-  /** Threads for a sequence kernel whose steps do `work` multiply-adds: the pool's, or 1. */
-  threadsFor(work: number): number {
-    return this.pool && work >= this.minThreadWork ? this.pool.threads : 1;
+  /** Threads for a sequence kernel of T steps that do `work` multiply-adds each: the pool's, or 1. */
+  threadsFor(work: number, T: number): number {
+    return this.pool && work >= this.minThreadWork && work * T >= this.minCallWork ? this.pool.threads : 1;
   }
 
   /**
@@ -320,8 +322,11 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
   return reason === undefined ? { backend: name, threads: be.threads } : { backend: name, threads: be.threads, threadsReason: reason };
 }
 
-/** Default of Backend.minThreadWork: multiply-adds per step (measured crossover, see README). */
-const MIN_THREAD_WORK = 1 << 17;
+// Where two threads start to pay on this machine (2-core Xeon, Node 20, simd build): at 64K
+// multiply-adds per step (B = 1, H = 128) a 100-step forward gains 13 %, a 10-step one loses 12 %;
+// a one-step call of 2M (B = 8, H = 256) loses 4 %. Set a step above the first and a call above the last.
+const MIN_STEP_WORK = 1 << 17;
+const MIN_CALL_WORK = 1 << 22;
 
 /** @internal The kernels a pool runs (the rest always run on the calling thread). */
 export const POOL_KERNELS = ["lstm_forward", "lstm_backward"];
