@@ -24,6 +24,7 @@ let browser: Browser;
 let plain: { url: string; close: () => Promise<void> };
 let strict: { url: string; close: () => Promise<void> };
 let isolated: { url: string; close: () => Promise<void> };
+let strictIsolated: { url: string; close: () => Promise<void> };
 const origin = (s: { url: string }) => new URL(s.url).origin;
 
 beforeAll(async () => {
@@ -33,6 +34,7 @@ beforeAll(async () => {
   plain = await startServer({ root, port: 0 });
   strict = await startServer({ root, port: 0, csp: true });
   isolated = await startServer({ root, port: 0, isolate: true });
+  strictIsolated = await startServer({ root, port: 0, isolate: true, csp: true });
   mkdirSync(artifacts, { recursive: true });
 }, 60_000);
 
@@ -41,6 +43,7 @@ afterAll(async () => {
   await plain?.close();
   await strict?.close();
   await isolated?.close();
+  await strictIsolated?.close();
 });
 
 /** Open a page, wait for window.__result, and return it with every console error and page error. */
@@ -129,6 +132,40 @@ describe("cross-origin isolation (COOP: same-origin, COEP: require-corp), for wa
     await page.close();
     expect(result).toMatchObject({ isolated: false, sabGlobal: false, backend: "relaxed-simd", finite: true });
     expect(result.error).toMatch(/^DataCloneError/);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("threads: workers over one shared memory, in a cross-origin isolated page under the strict CSP", () => {
+  it("bundled by esbuild from the source, every golden fixture split over 1, 2 and 3 threads is bit-identical and PyTorch's", async () => {
+    const dir = mkdtempSync(join(artifacts, "threads-"));
+    await build({ entryPoints: [join(root, "test/browser/pages/threads-app.js")], bundle: true, format: "esm", platform: "browser", target: "es2022", outfile: join(dir, "app.js"), logLevel: "silent" });
+    writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="app.js"></script>`);
+    const rel = dir.slice(root.length).replace(/\\/g, "/");
+    const { result, errors, page } = await run(`${origin(strictIsolated)}/${rel}/index.html?files=${fixtures.join(",")}`, 120_000);
+    await page.close();
+    expect(result.error).toBeUndefined();
+    expect(result.isolated).toBe(true);
+    expect(result.failures).toEqual([]);
+    expect(result.checks).toBeGreaterThan(fixtures.length * 10);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("dist/index.js as it is: init({ threads: 2 }) starts workers of itself, and a layer split over them gives one thread's bits", async () => {
+    const { result, errors, page } = await run(`${origin(strictIsolated)}/test/browser/pages/threads-dist.html`);
+    await page.close();
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ isolated: true, one: { backend: "simd", threads: 1 }, two: { backend: "simd", threads: 2 }, sameY: true, sameDx: true });
+    expect(errors).toEqual([]);
+  });
+
+  it("a page that is not cross-origin isolated gets one thread and the reason", async () => {
+    const { result, errors, page } = await run(`${origin(plain)}/test/browser/pages/threads-dist.html`);
+    await page.close();
+    expect(result.error).toBeUndefined();
+    expect(result.isolated).toBe(false);
+    expect(result.two.threads).toBe(1);
+    expect(result.two.threadsReason).toMatch(/not cross-origin isolated/);
     expect(errors).toEqual([]);
   });
 });

@@ -199,9 +199,9 @@ export function detectBackend(): BackendName {
 function noThreads(name: BackendName, custom: boolean): string | null {
   if (name === "scalar") return "the scalar build runs on one thread (threads need wasm SIMD)";
   if (custom) return "a build given as options.wasm runs on one thread";
-  if (typeof SharedArrayBuffer !== "function") return "this runtime has no SharedArrayBuffer";
-  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown };
+  const g = globalThis as { crossOriginIsolated?: boolean };
   if (g.crossOriginIsolated === false) return "the page is not cross-origin isolated (it needs the COOP and COEP headers)";
+  if (typeof SharedArrayBuffer !== "function") return "this runtime has no SharedArrayBuffer";
   if (!WebAssembly.validate(THREADS_PROBE)) return "this runtime has no WebAssembly threads (shared memory)";
   const node = typeof process === "object" && typeof process.versions?.node === "string";
   if (node && !nodeBuiltin("worker_threads")) return "this Node has no process.getBuiltinModule (Node 20.16 or later has it)";
