@@ -10,7 +10,7 @@ import { stat, realpath } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-export const CSP = "script-src 'self' 'wasm-unsafe-eval'";
+export const CSP = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'";
 export const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 export const DEMO_PATH = "/examples/browser/";
 const MIME = {

@@ -76,7 +76,7 @@ describe("the built package in Chromium", () => {
     const { result, errors, page } = await run(`${origin(strict)}/test/browser/pages/csp.html`);
     const header = await page.evaluate(async () => (await fetch(location.href)).headers.get("content-security-policy"));
     await page.close();
-    expect(header).toBe("script-src 'self' 'wasm-unsafe-eval'");
+    expect(header).toBe("script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'");
     expect(result).toEqual({ embedded: "simd", fetched: "simd", same: true, violations: [] });
     expect(errors).toEqual([]);
   });
