@@ -14,11 +14,9 @@
 import { LSTMError } from "../errors";
 import type { Tensor } from "../tensor";
 import type { Json } from "../json";
-import { LSTM, checkLSTMOptions, chainLSTM, type LSTMOptions } from "../lstm";
-import { Linear, checkLinearOptions, chainLinear, type LinearOptions } from "../linear";
-import { Embedding, checkEmbeddingOptions, chainEmbedding, type EmbeddingOptions } from "../layers/embedding";
-import { Dropout, checkDropoutOptions, chainDropout } from "../layers/dropout";
+import { checkDropoutOptions } from "../layers/dropout";
 import type { Port } from "../layers/layer";
+import { buildModel, checkLayer, type LayerPlan } from "../model/build";
 import type { Sequential, Layer } from "../model/sequential";
 import { type TfjsWeightData, type WeightEntry, Fields, readModelJson, takeWeightData, readManifest, readFloats, isObject, kind } from "./tfjs_read";
 import { type LayerReader, Settings, readLayer, CLASSES } from "./tfjs_layers";
@@ -50,9 +48,7 @@ export const tfjsOriginOf = (m: object): TfjsOrigin | null => ORIGINS.get(m) ?? 
 const MAX_LAYERS = 1024;
 
 /** A layer ready to build: our options, and the weights it takes, turned into its state dict. */
-export interface Plan {
-  type: "embedding" | "lstm" | "linear" | "dropout";
-  options: Record<string, unknown>;
+export interface Plan extends LayerPlan {
   origin: TfjsOriginLayer;
   /** The state dict from the layer's weights (floats read only after every check passed). */
   state(read: (e: WeightEntry) => Float32Array): Record<string, Tensor>;
@@ -75,25 +71,11 @@ export function fromTfjs(modelJson: unknown, weightData: unknown, make: (layers:
   const read = (e: WeightEntry) => readFloats(shards, e);
   const states = plans.map((p) => p.state(read));
   const names = plans.map((p) => p.origin.name);
-  const built: Layer[] = [];
-  try {
-    for (const p of plans) built.push(build(p));
-    const model = make(built, names);
-    built.length = 0; // the model owns them now
-    try {
-      const dict: Record<string, Tensor> = Object.create(null);
-      states.forEach((s, i) => { for (const k of Object.keys(s)) dict[`${names[i]}.${k}`] = s[k]; });
-      model.loadStateDict(dict, "weightData");
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    ORIGINS.set(model, deepFreeze({ modelName, layers: plans.map((p) => p.origin) }));
-    return model;
-  } catch (err) {
-    for (const l of built) l.dispose();
-    throw err;
-  }
+  const dict: Record<string, Tensor> = Object.create(null);
+  states.forEach((st, i) => { for (const k of Object.keys(st)) dict[`${names[i]}.${k}`] = st[k]; });
+  const model = buildModel(plans, names, dict, "weightData", make);
+  ORIGINS.set(model, deepFreeze({ modelName, layers: plans.map((p) => p.origin) }));
+  return model;
 }
 
 // The origin record is read-only: what the file said stays what it said.
@@ -103,16 +85,6 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
   }
   return o;
-}
-
-function build(p: Plan): Layer {
-  const o = { ...p.options, seed: 0 };
-  switch (p.type) {
-    case "lstm": return new LSTM(o as unknown as LSTMOptions);
-    case "linear": return new Linear(o as unknown as LinearOptions);
-    case "embedding": return new Embedding(o as unknown as EmbeddingOptions);
-    case "dropout": return new Dropout(p.options as { p: number });
-  }
 }
 
 /** A layer entry of the topology: its class and its config's fields. */
@@ -193,32 +165,13 @@ function planLayers(entries: LayerJson[], weights: WeightEntry[]): Plan[] {
       checkDropoutOptions(plan.options as { p: number }, e.at);
       hint = s.inputHint ?? hint;
     } else {
-      port = chainPlan(plan, port, plans.length === 0, e.at);
+      port = checkLayer(plan, port, e.at, plans.length === 0);
       hint = null;
     }
     plans.push(plan);
   });
   if (plans.every((p) => p.type === "dropout")) throw new LSTMError("modelJson.modelTopology", "at least one Embedding, LSTM, Bidirectional or Dense layer", "none");
   return plans;
-}
-
-// Options checked (nothing allocated) and widths chained, with the file's path in errors.
-function chainPlan(p: Plan, port: Port | null, first: boolean, at: string): Port {
-  const o = p.options as never;
-  switch (p.type) {
-    case "embedding": // ids only reach the first layer (not one after a leading Dropout)
-      return chainEmbedding(checkEmbeddingOptions({ ...(o as EmbeddingOptions), seed: 0 }, at).cfg, port ?? { width: 1, seq: true, ids: first }, at);
-    case "lstm": {
-      const cfg = checkLSTMOptions({ ...(o as LSTMOptions), seed: 0 }, at).cfg;
-      return chainLSTM(cfg, port ?? { width: cfg.inputSize, seq: true, ids: false }, at);
-    }
-    case "linear": {
-      const cfg = checkLinearOptions({ ...(o as LinearOptions), seed: 0 }, at).cfg;
-      return chainLinear(cfg, port ?? { width: cfg.inputSize, seq: true, ids: false }, at);
-    }
-    case "dropout":
-      return chainDropout(checkDropoutOptions(o, at), port!, at);
-  }
 }
 
 /**

@@ -11,11 +11,8 @@ import type { Tensor } from "../tensor";
 import { writeSafetensors, readSafetensorsWithMetadata } from "../safetensors";
 import { parseStrictJson } from "../json";
 import { checkStateDict } from "../statedict";
-import { LSTM, checkLSTMOptions, chainLSTM, type LSTMOptions } from "../lstm";
-import { Linear, checkLinearOptions, chainLinear, type LinearOptions } from "../linear";
-import { Embedding, checkEmbeddingOptions, chainEmbedding, type EmbeddingOptions } from "../layers/embedding";
-import { Dropout, checkDropoutOptions, chainDropout } from "../layers/dropout";
-import type { Port, LayerSpec } from "../layers/layer";
+import { buildModel, checkLayer, inputPort, type LayerPlan } from "./build";
+import type { LayerSpec } from "../layers/layer";
 import type { Sequential, Layer } from "./sequential";
 
 /** The file format's name and version in safetensors `__metadata__`; load() refuses others. */
@@ -40,7 +37,7 @@ export function saveModel(m: Sequential, specs: LayerSpec[]): Uint8Array {
 }
 
 /** A checked layer, ready to build. */
-interface Plan { type: LayerSpec["type"]; name: string; options: Record<string, unknown> }
+interface Plan extends LayerPlan { name: string }
 
 /** Sequential.load's body: everything checked, then built; a failure frees whatever was built. */
 export function loadModel(bytes: Uint8Array | ArrayBuffer, make: (layers: Layer[], names: string[]) => Sequential): Sequential {
@@ -53,32 +50,7 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer, make: (layers: Layer[
   if (!(version >= 1 && version <= MODEL_FORMAT_VERSION)) throw new LSTMError("file", `formatVersion 1 to ${MODEL_FORMAT_VERSION}`, describe(metadata.formatVersion));
   const { plans, named } = version === 1 ? readV1(metadata.config, tensors) : readV2(metadata.config, tensors);
   checkPlans(plans, named, version === 1);
-  const built: Layer[] = [];
-  try {
-    for (const p of plans) built.push(build(p));
-    const model = make(built, plans.map((p) => p.name));
-    built.length = 0; // the model owns them now
-    try {
-      model.loadStateDict(named, "file");
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    return model;
-  } catch (err) {
-    for (const l of built) l.dispose();
-    throw err;
-  }
-}
-
-function build(p: Plan): Layer {
-  const o = { ...p.options, seed: 0 };
-  switch (p.type) {
-    case "lstm": return new LSTM(o as unknown as LSTMOptions);
-    case "linear": return new Linear(o as unknown as LinearOptions);
-    case "embedding": return new Embedding(o as unknown as EmbeddingOptions);
-    case "dropout": return new Dropout(p.options as { p: number });
-  }
+  return buildModel(plans, plans.map((p) => p.name), named, "file", make);
 }
 
 // Only the keys save() writes: anything else in a file is refused, not ignored.
@@ -142,7 +114,7 @@ function checkPlans(plans: Plan[], tensors: Record<string, Tensor>, v1: boolean)
     if (i < 0) throw new LSTMError(`file["${k}"]`, `a tensor of one of the layers ${plans.map((p) => p.name).join(", ")}`, "a tensor of no layer");
     groups[i][k.slice(dot + 1)] = v;
   }
-  let port: Port | null = null;
+  let port = inputPort(plans);
   plans.forEach((p, i) => {
     const at = v1 ? `file metadata config.${p.name}` : `file metadata config.layers[${i}].config`;
     const t = groups[i];
@@ -163,9 +135,6 @@ function checkPlans(plans: Plan[], tensors: Record<string, Tensor>, v1: boolean)
       const inferred = checkStateDict(t, `file["${p.name}.…"]`).config;
       for (const key of Object.keys(inferred) as (keyof typeof inferred)[]) if (key !== "bias" || !v1) field(key, inferred[key]);
       if (v1 && !inferred.bias) throw new LSTMError(`file["${p.name}.bias_ih_l0"]`, "a tensor (format 1 models have biases)", "a missing tensor");
-      const cfg = checkLSTMOptions(p.options as unknown as LSTMOptions, at).cfg;
-      port = i === 0 ? { width: cfg.inputSize, seq: true, ids: false } : port;
-      port = chainLSTM(cfg, port!, at);
     } else if (p.type === "linear") {
       const [O, In] = tensor("weight", 2);
       const bias = "bias" in t;
@@ -173,23 +142,13 @@ function checkPlans(plans: Plan[], tensors: Record<string, Tensor>, v1: boolean)
       none(bias ? ["weight", "bias"] : ["weight"]);
       field("inputSize", In); field("outputSize", O);
       if (!v1) field("bias", bias);
-      const cfg = checkLinearOptions(p.options as unknown as LinearOptions, at).cfg;
-      port = i === 0 ? { width: cfg.inputSize, seq: true, ids: false } : port;
-      port = chainLinear(cfg, port!, at);
     } else if (p.type === "embedding") {
       const [V, E] = tensor("weight", 2);
       none(["weight"]);
       field("numEmbeddings", V); field("embeddingDim", E);
-      const cfg = checkEmbeddingOptions(p.options as unknown as EmbeddingOptions, at).cfg;
-      port = chainEmbedding(cfg, i === 0 ? { width: 1, seq: true, ids: true } : port!, at);
     } else {
       none([]);
-      const cfg = checkDropoutOptions(p.options as { p: number }, at);
-      if (i === 0) {
-        const next = plans.find((q) => q.type === "lstm" || q.type === "linear");
-        port = { width: Number(next?.options.inputSize ?? 0), seq: true, ids: false };
-      }
-      port = chainDropout(cfg, port!, at);
     }
+    port = checkLayer(p, port, at);
   });
 }
