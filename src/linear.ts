@@ -6,7 +6,7 @@ import { LayoutBuilder, panelSize } from "./layout";
 import { ParamBlock, type PreparedLoad } from "./params";
 import { seededRandom } from "./rng";
 import { checkKeys, outData, emit } from "./io";
-import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
+import { type ParamTarget, TargetSlot, registerTrainable } from "./optim";
 import { Brand } from "./brand";
 import type { Ctx, Flow, Port, LayerSpec } from "./layers/layer";
 
@@ -228,7 +228,7 @@ export class Linear {
     this.disposed = true;
     this.ws.free();
     this.blk.free();
-    for (const cb of this.disposeHooks.splice(0)) cb();
+    this.slot.disposed();
   }
 
   /** @internal */
@@ -238,11 +238,9 @@ export class Linear {
   get target(): ParamTarget {
     Linear.live(this);
     const b = this.blk;
-    return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
+    return this.slot.get(b.be, b.params, b.grads, b.total);
   }
-  private tgt: ParamTarget | null = null;
-  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
-  private disposeHooks: (() => void)[] = [];
+  private readonly slot = new TargetSlot();
 
   // Static, so a method called on another object cannot pick up that object's own `live`.
   private static live(m: Linear): void {

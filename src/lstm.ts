@@ -7,7 +7,7 @@ import { paramFloats } from "./layout";
 import type { LSTMConfig } from "./layout";
 import { Engine, type RunInput, type DropoutKeys, type TrainPlan } from "./engine";
 import { clipBlock } from "./clip";
-import { type ParamTarget, cachedTarget, registerTrainable } from "./optim";
+import { type ParamTarget, TargetSlot, registerTrainable } from "./optim";
 import { Brand } from "./brand";
 import type { ParamBlock, PreparedLoad } from "./params";
 import { Workspace } from "./wasm/workspace";
@@ -250,11 +250,9 @@ export class LSTM {
   /** @internal The block an optimizer updates. */
   get target(): ParamTarget {
     const b = this.engine.blk;
-    return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
+    return this.slot.get(b.be, b.params, b.grads, b.total);
   }
-  private tgt: ParamTarget | null = null;
-  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
-  private disposeHooks: (() => void)[] = [];
+  private readonly slot = new TargetSlot();
 
   /** @internal */
   get isDisposed(): boolean {
@@ -594,7 +592,7 @@ export class LSTM {
     this.disposed = true;
     this.e.free();
     this.lastWs.free();
-    for (const cb of this.disposeHooks.splice(0)) cb();
+    this.slot.disposed();
   }
 
   // Static, so a method called on another object cannot pick up that object's own `live`.

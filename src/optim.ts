@@ -16,13 +16,24 @@ export interface ParamTarget {
 }
 
 /**
- * A block's ParamTarget, reused while the block stays where it is, so an optimizer step allocates
- * nothing. @internal
+ * A model's ParamTarget, reused while its block stays where it is (so an optimizer step allocates
+ * nothing), and the callbacks its dispose() runs (`disposed()`). @internal
  */
-export function cachedTarget(prev: ParamTarget | null, be: Backend, params: number, grads: number, total: number,
-  onDispose: (cb: () => void) => void): ParamTarget {
-  if (prev && prev.be === be && prev.params === params && prev.grads === grads && prev.total === total) return prev;
-  return { be, params, grads, total, onDispose };
+export class TargetSlot {
+  private last: ParamTarget | null = null;
+  private hooks: (() => void)[] = [];
+  private readonly onDispose = (cb: () => void): void => { this.hooks.push(cb); };
+
+  get(be: Backend, params: number, grads: number, total: number): ParamTarget {
+    const t = this.last;
+    if (t && t.be === be && t.params === params && t.grads === grads && t.total === total) return t;
+    return (this.last = { be, params, grads, total, onDispose: this.onDispose });
+  }
+
+  /** Run (once) what was registered for the model's dispose. */
+  disposed(): void {
+    for (const cb of this.hooks.splice(0)) cb();
+  }
 }
 
 // The models an optimizer may update, recorded by their constructors: the block comes from the

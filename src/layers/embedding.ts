@@ -8,7 +8,7 @@ import { ParamBlock, type PreparedLoad } from "../params";
 import { seededRandom } from "../rng";
 import { normal } from "../init";
 import { checkKeys } from "../io";
-import { type ParamTarget, cachedTarget, registerTrainable } from "../optim";
+import { type ParamTarget, TargetSlot, registerTrainable } from "../optim";
 import { Brand } from "../brand";
 import { type IdsLike, toIds } from "../ids";
 import type { Ctx, Flow, Port, LayerSpec } from "./layer";
@@ -195,7 +195,7 @@ export class Embedding {
     this.disposed = true;
     this.ws.free();
     this.blk.free();
-    for (const cb of this.disposeHooks.splice(0)) cb();
+    this.slot.disposed();
   }
 
   /** @internal */
@@ -205,11 +205,9 @@ export class Embedding {
   get target(): ParamTarget {
     Embedding.live(this);
     const b = this.blk;
-    return (this.tgt = cachedTarget(this.tgt, b.be, b.params, b.grads, b.total, this.onDispose));
+    return this.slot.get(b.be, b.params, b.grads, b.total);
   }
-  private tgt: ParamTarget | null = null;
-  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
-  private disposeHooks: (() => void)[] = [];
+  private readonly slot = new TargetSlot();
 
   private static live(m: Embedding): void {
     EMBEDDINGS.check(m);

@@ -13,7 +13,7 @@ import { Workspace } from "../wasm/workspace";
 import { MAX_BYTES } from "../wasm/arena";
 import type { Backend } from "../wasm/backend";
 import { type LengthsLike, checkKeys, checkLengths, finite, outData } from "../io";
-import { type ParamTarget, cachedTarget, registerTrainable } from "../optim";
+import { type ParamTarget, TargetSlot, registerTrainable } from "../optim";
 import { Brand } from "../brand";
 import { setInto } from "../typed";
 import type { PreparedLoad } from "../params";
@@ -135,11 +135,9 @@ export class Sequential {
   /** @internal The block optimizers update. */
   get target(): ParamTarget {
     Sequential.live(this);
-    return (this.tgt = cachedTarget(this.tgt, this.be, this.paramPtr, this.gradPtr, this.total, this.onDispose));
+    return this.slot.get(this.be, this.paramPtr, this.gradPtr, this.total);
   }
-  private tgt: ParamTarget | null = null;
-  private readonly onDispose = (cb: () => void): void => { this.disposeHooks.push(cb); };
-  private disposeHooks: (() => void)[] = [];
+  private readonly slot = new TargetSlot();
 
   /** A layer by name. */
   layer(name: string): Layer {
@@ -558,7 +556,7 @@ export class Sequential {
     for (const l of this.layers) l.dispose();
     this.be.arena.release(this.paramPtr);
     this.be.arena.release(this.gradPtr);
-    for (const cb of this.disposeHooks.splice(0)) cb();
+    this.slot.disposed();
   }
 
   /** @internal */
