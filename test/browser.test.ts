@@ -57,6 +57,18 @@ async function run(url: string, timeout = 60_000, viewport = { width: 1280, heig
   return { result: await page.evaluate(() => (window as any).__result), errors, page };
 }
 
+// Every one of the demo's 5 gate heatmaps has drawn pixels (many colours, not one flat fill).
+async function expectGatesDrawn(page: Page): Promise<void> {
+  const colours = await page.evaluate(() => Array.from(document.querySelectorAll("canvas.gate")).map((c) => {
+    const cv = c as HTMLCanvasElement, px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
+    const seen = new Set<number>();
+    for (let k = 0; k < px.length; k += 4 * 7) seen.add((px[k] << 16) | (px[k + 1] << 8) | px[k + 2]);
+    return seen.size;
+  }));
+  expect(colours).toHaveLength(5);
+  for (const n of colours) expect(n).toBeGreaterThan(20);
+}
+
 const fixtures = readdirSync(join(root, "test/fixtures")).filter((f) => /^(lstm|clip)_.*\.json$/.test(f)).sort();
 
 describe("the built package in Chromium", () => {
@@ -184,15 +196,7 @@ describe("the demo page (examples/browser) under the strict CSP", () => {
     expect(d.worker).toBe(true);
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     expect(mean(d.losses.slice(-50))).toBeLessThan(mean(d.losses.slice(0, 20)) / 5);
-    // Every gate heatmap has drawn pixels (not one flat colour).
-    const colours = await page.evaluate(() => Array.from(document.querySelectorAll("canvas.gate")).map((c) => {
-      const cv = c as HTMLCanvasElement, px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
-      const seen = new Set<number>();
-      for (let k = 0; k < px.length; k += 4 * 7) seen.add((px[k] << 16) | (px[k + 1] << 8) | px[k + 2]);
-      return seen.size;
-    }));
-    expect(colours).toHaveLength(5);
-    for (const n of colours) expect(n).toBeGreaterThan(20);
+    await expectGatesDrawn(page);
     await page.click("#pause");
     await page.waitForTimeout(300);
     const s1 = await page.evaluate(() => (window as any).demo.steps);
@@ -234,15 +238,7 @@ describe("the demo page (examples/browser) under the strict CSP", () => {
     expect(d.history[0].steps).toBe(0);
     expect(known(d.text.replace(/^\S+ /, ""))).toBeGreaterThan(0.3);
     expect(known(d.text)).toBeGreaterThan(known(d.history[0].text) + 0.15);
-    // Every gate heatmap has drawn pixels (not one flat colour).
-    const colours = await page.evaluate(() => Array.from(document.querySelectorAll("canvas.gate")).map((c) => {
-      const cv = c as HTMLCanvasElement, px = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
-      const seen = new Set<number>();
-      for (let k = 0; k < px.length; k += 4 * 7) seen.add((px[k] << 16) | (px[k + 1] << 8) | px[k + 2]);
-      return seen.size;
-    }));
-    expect(colours).toHaveLength(5);
-    for (const n of colours) expect(n).toBeGreaterThan(20);
+    await expectGatesDrawn(page);
     // Paused, a new temperature gives a new sample at once, sampled at that temperature.
     await page.click("#pause");
     const before = await page.evaluate(() => (window as any).demo.samples);
