@@ -115,7 +115,7 @@ async function withAndWithout(model, x, y, wl, pairs) {
  * Dropout(0.2) between the LSTM and the Linear, and the step against the LSTM alone.
  */
 export async function charBreakdown(build, wl, sd, data, seed, { steps, log }) {
-  await init({ backend: build });
+  await init({ backend: build, threads: 1 }); // one thread, as every row of the main table
   const x = { data: data.ids, shape: [wl.B, wl.T] }, y = { data: data.targets, shape: [wl.B, wl.T] };
   const model = charModel(wl, seed);
   model.loadStateDict(sd);

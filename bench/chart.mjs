@@ -1,5 +1,6 @@
-// results -> one SVG: grouped horizontal bars of GFLOP/s per workload and mode (log scale), and the
-// H sweep as lines (GFLOP/s against H). Hand-made, no dependencies; fonts fall back to sans-serif.
+// results -> one SVG: grouped horizontal bars of GFLOP/s per workload and mode (log scale), the
+// thread rows the same way (each library and build on 1, 2, … threads, with the gain over 1 thread),
+// and the H sweep as lines (GFLOP/s against H). Hand-made, no dependencies; fonts fall back to sans-serif.
 
 const SERIES = [
   // [library, backend, colour, label]
@@ -20,7 +21,7 @@ function text(x, y, s, { size = 12, anchor = "start", weight = "normal", fill = 
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="${size}" text-anchor="${anchor}" font-weight="${weight}" fill="${fill}"${extra}>${esc(s)}</text>`;
 }
 
-export function renderChart({ machine, date, run, measurements }) {
+export function renderChart({ machine, date, run, measurements, threadRows = [] }) {
   const W = 980, left = 190, right = 80, plotW = W - left - right;
   const out = [];
   let y = 28;
@@ -30,7 +31,7 @@ export function renderChart({ machine, date, run, measurements }) {
   y += 22;
 
   // Legend: only the series that appear, wrapped to the width.
-  const present = SERIES.filter((s) => measurements.some((m) => seriesOf(m) === s));
+  const present = SERIES.filter((s) => [...measurements, ...threadRows].some((m) => seriesOf(m) === s));
   let lx = 40;
   for (const s of present) {
     const w = 30 + s[3].length * 6.3;
@@ -90,7 +91,58 @@ export function renderChart({ machine, date, run, measurements }) {
   out.push(text(left, y, "(n× time) = that library's median time / lstm-wasm relaxed-simd's; * not checked: brain.js' LSTM has no cell state, outputs cannot match", { size: 10, fill: "#666" }));
   y += 36;
 
-  // Panel 2: the H sweep.
+  // Panel 2: the thread rows, on their own log scale; a lighter bar is 1 thread.
+  if (threadRows.length) {
+    out.push(text(W / 2, y, `Threads: ${run.threadCounts.join(", ")} on ${run.cores} cores (GFLOP/s, higher is better)`, { size: 15, anchor: "middle", weight: "bold" }));
+    y += 16;
+    out.push(text(W / 2, y, "lstm-wasm n threads timed interleaved with 1 thread in one process, bit-identical to it; onnxruntime-web numThreads = n, one process per n", { size: 11, anchor: "middle", fill: "#555" }));
+    y += 26;
+    const tg = [];
+    for (const m of threadRows) {
+      const key = `${m.workload} ${m.mode}`;
+      let g = tg.find((x) => x.key === key);
+      if (!g) tg.push((g = { key, m, rows: [] }));
+      g.rows.push(m);
+    }
+    const tv = threadRows.map((m) => m.gflops).filter((v) => v > 0);
+    const tlo = Math.floor(Math.log10(Math.min(...tv))), thi = Math.log10(Math.max(...tv) * 2.6);
+    const tx = (v) => left + ((Math.log10(v) - tlo) / (thi - tlo)) * plotW;
+    const ttop = y + 8;
+    const th = tg.reduce((h, g) => h + g.rows.length * (barH + gap) + groupGap, 0);
+    for (let d = tlo; d <= Math.ceil(thi); d++) {
+      for (const k of [1, 2, 5]) {
+        const v = k * 10 ** d;
+        if (Math.log10(v) > thi) break;
+        const x = tx(v).toFixed(1);
+        out.push(`<line x1="${x}" y1="${ttop - 4}" x2="${x}" y2="${ttop + th - groupGap + 4}" stroke="${k === 1 ? "#d4d4d4" : "#eee"}"/>`);
+        out.push(text(+x, ttop - 8, v >= 1 ? String(v) : v.toFixed(-d), { size: k === 1 ? 10 : 9, anchor: "middle", fill: k === 1 ? "#555" : "#999" }));
+      }
+    }
+    let ty = ttop;
+    for (const g of tg) {
+      const gh = g.rows.length * (barH + gap) - gap;
+      const { B, T, I, H } = g.m;
+      out.push(text(left - 10, ty + gh / 2 - 2, `${g.m.workload} ${g.m.mode}`, { size: 13, anchor: "end", weight: "bold" }));
+      out.push(text(left - 10, ty + gh / 2 + 12, g.m.mode === "step" ? `B=${B} I=${I} H=${H}, per step` : `B=${B} T=${T} I=${I} H=${H}`, { size: 10, anchor: "end", fill: "#666" }));
+      for (const m of g.rows) {
+        const s = seriesOf(m) ?? [m.library, m.backend, "#888", m.library];
+        const x1 = tx(10 ** tlo), x2 = Math.max(x1 + 1, tx(m.gflops));
+        const n = `${m.threads} thread${m.threads > 1 ? "s" : ""}`;
+        out.push(`<rect x="${x1.toFixed(1)}" y="${ty}" width="${(x2 - x1).toFixed(1)}" height="${barH}" fill="${s[2]}"${m.threads === 1 ? ' fill-opacity="0.45"' : ""}><title>${esc(`${s[3]}, ${n}: ${fmtG(m.gflops)} GFLOP/s, median ${m.median.toFixed(3)} ${m.unit}`)}</title></rect>`);
+        out.push(text(x1 + 4, ty + barH - 3, n, { size: 9, fill: m.threads === 1 ? "#222" : "#fff" }));
+        const gain = m.threads > 1 && m.gain ? `  ×${m.gain.toFixed(2)} vs 1 thread` : "";
+        const ratio = m.ratio && !(m.library === "lstm-wasm" && m.backend === run.bestBuild) ? `  (${m.ratio.toFixed(2)}× time)` : "";
+        out.push(text(x2 + 4, ty + barH - 2, `${fmtG(m.gflops)}${gain}${ratio}`, { size: 10, fill: "#333" }));
+        ty += barH + gap;
+      }
+      ty += groupGap - gap;
+    }
+    y = ty + 4;
+    out.push(text(left, y, `(n× time) = that library's median time / lstm-wasm ${run.bestBuild}'s on as many threads; lighter bars: 1 thread`, { size: 10, fill: "#666" }));
+    y += 36;
+  }
+
+  // Panel 3: the H sweep.
   const sweep = measurements.filter((m) => m.workload.startsWith("H="));
   if (sweep.length) {
     const Hs = [...new Set(sweep.map((m) => m.H))].sort((a, b) => a - b);

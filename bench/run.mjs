@@ -1,15 +1,17 @@
 // lstm-wasm against TensorFlow.js (wasm), onnxruntime-web, onnxruntime-node and brain.js: same
-// weights everywhere, outputs checked before anything is timed, everything on one thread.
+// weights everywhere, outputs checked before anything is timed, everything on one thread; then the
+// thread rows: lstm-wasm on 1, 2 and `cores` threads beside onnxruntime-web at the same numThreads.
 //   node run.mjs            full run (several minutes)
 //   node run.mjs --quick    under a minute: fewer repetitions, no L for the slow peers, a shorter sweep
-//   node run.mjs --only C   only these workloads (comma-separated: S, M, L, C, H=64, …); writes results/only-C.json
+//   node run.mjs --only C   only these workloads (comma-separated: S, M, L, C, H=64, threads, …);
+//                           writes results/only-C.json
 // Writes results/latest.json and results/chart.svg; prints a table to stdout, progress to stderr.
 import os from "node:os";
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
-import { measure, summarize } from "./lib/timing.mjs";
+import { measure, measureInterleaved, pairedRatio, summarize } from "./lib/timing.mjs";
 import { seededData, maxAbsDiff, maxAbs, forwardFlops } from "./lib/data.mjs";
-import { printTable } from "./lib/report.mjs";
+import { printTable, printThreadTable } from "./lib/report.mjs";
 import { renderChart } from "./chart.mjs";
 
 for (const [path, fix] of [["../dist/index.js", "cd .. && npm run build"], ["./node_modules/onnxruntime-web/package.json", "npm ci (in bench/)"]]) {
@@ -21,7 +23,8 @@ for (const [path, fix] of [["../dist/index.js", "cd .. && npm run build"], ["./n
 const relaxed = ensureRelaxedSimd(); // on Node 20 this re-runs the script with the flag and exits
 const { init, LSTM } = await import("../dist/index.js");
 const { lstmWasm } = await import("./peers/lstmwasm.mjs");
-const { ortNode, ortWeb } = await import("./peers/onnx.mjs");
+const { ortNode, ortWeb, ortWebThreads } = await import("./peers/onnx.mjs");
+const { childPeer } = await import("./peers/child.mjs");
 const { tfjs } = await import("./peers/tfjs.mjs");
 const { brainjs } = await import("./peers/brain.mjs");
 const { torch, torchInfo, closeTorch } = await import("./peers/torch.mjs");
@@ -109,7 +112,7 @@ const fmt = (d) => Object.entries(d).map(([k, v]) => `${k} ${v.toExponential(2)}
 
 /** Compares a library's outputs with the reference; returns the row status ("FAILED": do not time it). */
 async function check(p, r, c, ref, where) {
-  const base = { workload: c.name, mode: c.mode, library: p.name, backend: p.backend };
+  const base = { workload: c.name, mode: c.mode, library: p.name, backend: p.backend, ...(c.threaded ? { threads: p.threads } : {}) };
   if (p === LW_BEST && c.mode !== "step") return "reference";
   if (p.mismatch) {
     // A library that cannot match torch.nn.LSTM: show how far it is, and how close to its own model.
@@ -136,7 +139,7 @@ async function check(p, r, c, ref, where) {
 /** The one set of weights every library gets, and the input: features [T,B,I], or ids and targets for C. */
 async function inputsOf(wl) {
   const { B, T, I } = wl, char = wl.kind === "char";
-  await init({ backend: best });
+  await init({ backend: best, threads: 1 });
   const seedModel = char ? charModel(wl, SEED) : new LSTM({ inputSize: I, hiddenSize: wl.H, seed: SEED });
   const sd = seedModel.stateDict();
   seedModel.dispose();
@@ -195,6 +198,138 @@ async function runCase(c) {
   for (const m of measurements) if (m.workload === c.name && m.mode === c.mode) m.ratio = base ? m.median / base.median : null;
 }
 
+// ---------------------------------------------------------------- thread rows
+// lstm-wasm on 1, 2 and `cores` threads, beside onnxruntime-web at the same numThreads. An n-thread
+// lstm-wasm model (the thread-capable build) is timed interleaved with a 1-thread one (the
+// single-thread build) on the same weights, round by round, and checked bit for bit against it;
+// its gain is the median of the per-round ratios. onnxruntime-web fixes its thread count once per
+// process, so each count runs in a child process of its own (peers/child.mjs), one after another:
+// its gain is a ratio of medians from two processes.
+const CORES = os.availableParallelism?.() ?? os.cpus().length;
+const THREAD_COUNTS = [...new Set([1, 2, CORES])].sort((a, b) => a - b);
+const THREAD_BUILDS = quick || !LW_SIMD ? [best] : [best, "simd"];
+const ORT_WEB_THREADS = THREAD_COUNTS.map((n) => childPeer(ortWebThreads(n), { module: "./onnx.mjs", factory: "ortWebThreads", args: [n] }));
+const threadCases = [];
+if (!only || only.has("threads")) {
+  for (const [name, mode] of [["S", "forward"], ["S", "step"], ["M", "forward"], ["M", "train"], ["L", "forward"], ["L", "train"]]) {
+    if (quick && name === "L" && mode === "train") {
+      for (const b of THREAD_BUILDS) skipped.push({ workload: "L", mode, library: "lstm-wasm", backend: b, threads: THREAD_COUNTS.join(", "), reason: "skipped by --quick" });
+      continue;
+    }
+    threadCases.push({ name, wl: { name, ...WORKLOADS[name] }, mode, threaded: true });
+  }
+}
+const threadRows = [];
+
+const bitsEqual = (a, b) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Bit-for-bit comparison of two lstm-wasm outputs() (y, hn, cn or every gradient): the names that differ. */
+function bitDiffs(one, many) {
+  const flat = (o) => Object.entries(o).flatMap(([k, v]) => (v instanceof Float32Array ? [[k, v]] : Object.entries(v).map(([g, a]) => [`grad ${g}`, a])));
+  const a = new Map(flat(one)), b = new Map(flat(many));
+  const names = [...new Set([...a.keys(), ...b.keys()])];
+  return { names, different: names.filter((k) => !a.has(k) || !b.has(k) || !bitsEqual(a.get(k), b.get(k))) };
+}
+
+function threadRow(c, p, t, status, flops, steps, extra) {
+  const step = c.mode === "step";
+  return {
+    workload: c.name, mode: c.mode, ...c.wl, library: p.name, backend: p.backend, threads: p.threads, status,
+    unit: step ? "us/step" : "ms", median: step ? (t.median / steps) * 1000 : t.median, min: step ? (t.min / steps) * 1000 : t.min,
+    reps: t.reps, stepsPerSample: steps, flops, gflops: (flops * steps) / (t.median * 1e6), ...extra,
+    samplesMs: t.samples.map((v) => +v.toFixed(4)),
+  };
+}
+
+async function runThreadCase(c) {
+  const { x, sd } = await inputsOf(c.wl);
+  const ref = await referenceOutputs(c, x, sd);
+  const flops = forwardFlops(c.mode === "step" ? { ...c.wl, T: 1 } : c.wl) * (c.mode === "train" ? 3 : 1);
+  const args = { wl: c.wl, mode: c.mode, sd, x, seed: SEED };
+  const fail = (p, reason) => {
+    log(`${c.name} ${c.mode} ${label(p)} on ${p.threads} thread(s): ${reason}`);
+    skipped.push({ workload: c.name, mode: c.mode, library: p.name, backend: p.backend, threads: p.threads, reason });
+  };
+  for (const build of THREAD_BUILDS) {
+    const lw1 = lstmWasm(build, 1);
+    let one;
+    try {
+      one = await lw1.prepare(args);
+    } catch (e) { fail(lw1, `setup failed: ${e.message}`); continue; }
+    try {
+      if ((await check(lw1, one, c, ref, `${c.name} ${c.mode} ${label(lw1)} on 1 thread`)) === "FAILED") continue;
+      const oneOut = await one.outputs();
+      for (const n of THREAD_COUNTS.filter((k) => k > 1)) {
+        const lwn = lstmWasm(build, n), where = `${c.name} ${c.mode} ${label(lwn)} on ${n} threads`;
+        let many;
+        try {
+          many = await lwn.prepare(args); // init({ threads: n }): `one` stays on the single-thread build
+        } catch (e) { fail(lwn, `setup failed: ${e.message}`); continue; }
+        try {
+          // Bit-identical to one thread, or not timed: outputs (or every gradient, or the streamed state).
+          const { names, different } = bitDiffs(oneOut, await many.outputs());
+          const same = different.length === 0;
+          checks.push({ workload: c.name, mode: c.mode, library: lwn.name, backend: build, threads: n, pass: same, status: same ? "identical" : "DIFFERENT",
+            note: same ? `bit-identical to 1 thread: ${names.join(", ")}` : `NOT bit-identical to 1 thread: ${different.join(", ")}` });
+          if (!same) {
+            process.exitCode = 1;
+            fail(lwn, `NOT bit-identical to 1 thread (${different.join(", ")})`);
+            continue;
+          }
+          log(`${where}: bit-identical to 1 thread (${names.length} arrays); timed interleaved with 1 thread`);
+          const [t1, tn] = await measureInterleaved([one.run, many.run], {
+            ...TIMING, onPlan: (reps, est) => log(`${where}: ${reps} rounds of ~${est.map((e) => e.toFixed(e < 10 ? 2 : 0)).join(" + ")} ms`),
+          });
+          const steps = one.stepsPerRun ?? 1;
+          if (!threadRows.some((r) => r.workload === c.name && r.mode === c.mode && r.library === lw1.name && r.backend === build && r.threads === 1)) {
+            threadRows.push(threadRow(c, lw1, t1, "checked", flops, steps, { gain: 1, pairedWith: n }));
+          }
+          threadRows.push(threadRow(c, lwn, tn, "identical", flops, steps, { gain: pairedRatio(t1, tn), pairedWith: 1, oneThreadMedian: t1.median / (c.mode === "step" ? steps / 1000 : 1) }));
+        } catch (e) {
+          fail(lwn, `failed: ${e.message}`);
+        } finally {
+          many.dispose();
+        }
+      }
+    } catch (e) {
+      fail(lw1, `failed: ${e.message}`);
+    } finally {
+      one.dispose();
+    }
+  }
+  // onnxruntime-web, each count in its own process, checked against the same reference.
+  for (const p of ORT_WEB_THREADS) {
+    const support = p.supports(c.wl, c.mode);
+    if (support !== true) { skipped.push({ workload: c.name, mode: c.mode, library: p.name, backend: p.backend, threads: p.threads, reason: support }); continue; }
+    const where = `${c.name} ${c.mode} ${label(p)} on ${p.threads} thread(s)`;
+    let r;
+    try {
+      r = await p.prepare(args);
+    } catch (e) { fail(p, `setup failed: ${e.message}`); continue; }
+    try {
+      if ((await check(p, r, c, ref, where)) === "FAILED") continue;
+      log(`${where}: timing itself in its process`);
+      const t = summarize(await r.timed(TIMING));
+      threadRows.push(threadRow(c, p, t, "checked", flops, r.stepsPerRun ?? 1, {}));
+    } catch (e) {
+      fail(p, `failed: ${e.message}`);
+    } finally {
+      await r.dispose();
+    }
+  }
+  // gain = the same library and build on 1 thread / on n (lstm-wasm's from the interleaved rounds);
+  // ratio = time / lstm-wasm (best build) on the same count.
+  const rows = threadRows.filter((m) => m.workload === c.name && m.mode === c.mode);
+  for (const m of rows) {
+    const base = rows.find((b) => b.library === "lstm-wasm" && b.backend === best && b.threads === m.threads);
+    m.ratio = base ? m.median / base.median : null;
+    if (m.gain === undefined) {
+      const one = rows.find((b) => b.library === m.library && b.backend === m.backend && b.threads === 1);
+      m.gain = one ? one.median / m.median : null;
+    }
+  }
+}
+
 function versions() {
   const v = (name) => JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
   const js = Object.fromEntries(["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "onnxruntime-web", "onnxruntime-node", "brain.js"].map((n) => [n, v(n)]));
@@ -215,6 +350,13 @@ if (!only || only.has("C")) {
   const { sd, x } = await inputsOf(CHAR);
   charSteps = await charBreakdown(best, CHAR, sd, x, SEED, { steps: quick ? 8 : 30, log });
 }
+const threadsStarted = Date.now();
+for (const c of threadCases) {
+  log(`— threads: ${c.name} ${c.mode} (B=${c.wl.B}, T=${c.wl.T}, I=${c.wl.I}, H=${c.wl.H}): lstm-wasm ${THREAD_BUILDS.join(", ")} on ${THREAD_COUNTS.join(", ")} threads, onnxruntime-web on ${THREAD_COUNTS.join(", ")}`);
+  await runThreadCase(c);
+}
+for (const p of ORT_WEB_THREADS) p.close();
+const threadSeconds = (Date.now() - threadsStarted) / 1000;
 
 const wallS = (Date.now() - started) / 1000;
 const result = {
@@ -224,7 +366,8 @@ const result = {
     loadavgStart: loadStart, loadavgEnd: os.loadavg(),
   },
   date: new Date().toISOString(),
-  run: { quick, only: only ? [...only] : null, wallSeconds: +wallS.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best },
+  run: { quick, only: only ? [...only] : null, wallSeconds: +wallS.toFixed(1), threadRowsSeconds: +threadSeconds.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best,
+    cores: CORES, threadCounts: THREAD_COUNTS, threadBuilds: THREAD_BUILDS },
   versions: versions(),
   notes: [
     "Single thread everywhere: onnxruntime intra/inter-op threads 1, sequential; onnxruntime-web numThreads 1; tfjs wasm setThreadsCount(1); PyTorch set_num_threads(1), OMP/OpenBLAS threads 1.",
@@ -234,15 +377,17 @@ const result = {
     "lstm-wasm is called as a hot loop should call it: results into reused `out` tensors (forward, training, step), Float32Array frames for step(); nothing is allocated per call. The peers allocate their outputs.",
     "brain.js' LSTM has no cell state carried between steps, so it cannot match; its rows are timing only ('not checked').",
     "C: Embedding(64, 32) -> LSTM(256, every step) -> Linear(64, softmax), per-step cross-entropy (mean over B·T), B=32, T=64; one training step with plain SGD: lstm-wasm Sequential.fit (one epoch of one batch, fused softmax-cross-entropy), tfjs trainOnBatch (sparseCategoricalCrossentropy), PyTorch forward + F.cross_entropy on the logits + backward + SGD + zero_grad. FLOPs: 3 × (the LSTM's forward + the Linear's 2·B·T·H·V). Checked: the loss and every parameter's gradient.",
+    "threadRows: lstm-wasm on 1, 2 and `cores` threads (init({ backend, threads })), each n-thread model timed interleaved with a 1-thread one on the same weights after a bit-for-bit check of its outputs (forward: y, h_T, c_T; train: every gradient; step: h after the streamed steps); gain = median over rounds of t(1)/t(n). onnxruntime-web at env.wasm.numThreads = intraOpNumThreads = n, each n in a child process of its own (it fixes the count once per process), checked against lstm-wasm to the tolerance; its gain = median(1 thread) / median(n), two processes one after the other. ratio = time / lstm-wasm (best build) at the same thread count.",
     "charBreakdown: lstm-wasm's C step with each layer's forwardFlow/backwardFlow timed inside fit(), the same with Dropout(0.2) after the LSTM, and the step against the same LSTM alone (interleaved pairs); shares are medians over steps.",
   ],
-  measurements, checks, skipped, charBreakdown: charSteps,
+  measurements, threadRows, checks, skipped, charBreakdown: charSteps,
 };
 const outFile = only ? `only-${[...only].join("_")}.json` : "latest.json";
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/${outFile}`, import.meta.url), JSON.stringify(result, null, 2) + "\n");
 if (!only) writeFileSync(new URL("./results/chart.svg", import.meta.url), renderChart(result));
 printTable(result);
+if (threadRows.length) printThreadTable(result);
 if (charSteps) process.stdout.write("\n" + breakdownLines(charSteps).join("\n") + "\n");
 closeTorch();
 log(`done in ${wallS.toFixed(1)} s: results/${outFile}${only ? "" : ", results/chart.svg"}`);

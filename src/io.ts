@@ -14,6 +14,16 @@ export function checkKeys(name: string, o: unknown, allowed: readonly string[]):
   }
 }
 
+/**
+ * Keys read off untrusted data (a file, a model.json) are only `allowed` ones: anything else is
+ * refused, not ignored. `path(k)` names the key in the error.
+ */
+export function onlyKeys(keys: Iterable<string>, allowed: readonly string[] | ReadonlySet<string>, path: (k: string) => string,
+  expected = `only the keys ${[...allowed].join(", ")}`): void {
+  const ok = Array.isArray(allowed) ? (k: string) => allowed.includes(k) : (k: string) => (allowed as ReadonlySet<string>).has(k);
+  for (const k of keys) if (!ok(k)) throw new LSTMError(path(k), expected, "an unknown key");
+}
+
 /** What `lengths` options accept: integers as a number[] or any typed array of numbers. */
 export type LengthsLike = readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array |
   Int32Array | Uint32Array | Float32Array | Float64Array;

@@ -29,7 +29,8 @@ export function printTable({ machine, run, measurements, checks, skipped }) {
   out.push(`checks (tolerance ${run.tolerance}: outputs max |Δ| vs lstm-wasm; gradients max |Δ| / max |g|):`);
   for (const c of checks) {
     const d = c.diffs ? Object.entries(c.diffs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(", ") : "";
-    out.push(`  ${c.status.padEnd(11)} ${c.workload} ${c.mode} ${c.library} (${c.backend})${d ? ": " + d : ""}${c.note ? " — " + c.note : ""}`);
+    const th = c.threads ? ` on ${c.threads} thread${c.threads > 1 ? "s" : ""}` : "";
+    out.push(`  ${c.status.padEnd(11)} ${c.workload} ${c.mode} ${c.library} (${c.backend})${th}${d ? ": " + d : ""}${c.note ? " — " + c.note : ""}`);
   }
   if (skipped.length) {
     out.push("");
@@ -37,14 +38,43 @@ export function printTable({ machine, run, measurements, checks, skipped }) {
     const order = (w) => ["S", "M", "L", "C"].indexOf(w) + 1 || 10 + parseInt(w.slice(2), 10);
     const groups = new Map();
     for (const s of skipped) {
-      const k = `${s.library} (${s.backend}) ${s.mode}: ${s.reason}`;
+      const k = `${s.library} (${s.backend})${s.threads ? ` on ${s.threads} thread(s)` : ""} ${s.mode}: ${s.reason}`;
       if (!groups.has(k)) groups.set(k, { s, workloads: new Set() });
       groups.get(k).workloads.add(s.workload);
     }
     for (const [, { s, workloads }] of groups) {
       const ws = [...workloads].sort((a, b) => order(a) - order(b));
-      out.push(`  ${s.library} (${s.backend}) ${s.mode} on ${ws.join(", ")}: ${s.reason}`);
+      out.push(`  ${s.library} (${s.backend})${s.threads ? ` on ${s.threads} thread(s)` : ""} ${s.mode} on ${ws.join(", ")}: ${s.reason}`);
     }
   }
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+/** The thread rows: each library and build on 1, 2 and `cores` threads, its gain over 1 thread, its ratio to lstm-wasm. */
+export function printThreadTable({ machine, run, threadRows }) {
+  const head = ["workload", "mode", "library", "backend", "threads", "median", "min", "unit", "GFLOP/s", "gain", "ratio", "reps", "check"];
+  const rows = threadRows.map((m) => [
+    m.workload, m.mode, m.library, m.backend, String(m.threads), num(m.median), num(m.min), m.unit, num(m.gflops),
+    m.gain === null || m.gain === undefined ? "—" : `${m.gain.toFixed(2)}×`,
+    m.ratio === null || m.ratio === undefined ? "—" : `${m.ratio.toFixed(2)}×`, String(m.reps),
+    m.status === "identical" ? "bits = 1 thread" : m.status === "checked" ? "ok" : m.status,
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = new Set([4, 5, 6, 8, 9, 10, 11]);
+  const line = (r) => r.map((c, i) => (right.has(i) ? c.padStart(width[i]) : c.padEnd(width[i]))).join("  ").trimEnd();
+  const out = [""];
+  out.push(`threads — ${machine.cpu}, ${run.cores} cores: ${run.threadCounts.join(", ")} threads`);
+  out.push("gain = that library and build on 1 thread / on n (lstm-wasm: median of interleaved rounds in one process; onnxruntime-web: one process per count)");
+  out.push(`ratio = time / lstm-wasm (${run.bestBuild}) time on as many threads (> 1: lstm-wasm is faster)`);
+  out.push("");
+  out.push(line(head));
+  out.push(line(width.map((w) => "-".repeat(w))));
+  let prev = null;
+  rows.forEach((r, i) => {
+    const key = `${threadRows[i].workload} ${threadRows[i].mode}`;
+    if (prev !== null && key !== prev) out.push("");
+    prev = key;
+    out.push(line(r));
+  });
   process.stdout.write(out.join("\n") + "\n");
 }

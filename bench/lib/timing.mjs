@@ -36,3 +36,37 @@ export function summarize(samples) {
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { samples, median, min: sorted[0], reps: samples.length };
 }
+
+/**
+ * Several calls timed side by side: after the warm-up (as measure(), every fn alike), rounds in
+ * which each fn is called once, the order rotating from round to round, so that other processes'
+ * load and the clock fall on all of them alike. The repetitions come from the round's estimated
+ * cost: about budgetMs per fn (so a round of k fns gets k × budgetMs in all).
+ * @returns one summary per fn ({ samples, median, min, reps }: samples[r] is round r), in fns' order
+ */
+export async function measureInterleaved(fns, { budgetMs = 2000, minReps = 15, minRepsSlow = 3, maxReps = 500, warmup = 2, onPlan } = {}) {
+  const est = [];
+  for (const fn of fns) est.push(await once(fn));
+  // Warm-up rounds call every fn (so each has been called as often), while any of them wants more.
+  for (let i = 1; i < 20 && est.some((e) => (i < warmup && e < 1000) || e < 5); i++) {
+    for (let j = 0; j < fns.length; j++) est[j] = Math.min(est[j], await once(fns[j]));
+  }
+  const round = est.reduce((a, b) => a + b, 0), slowest = Math.max(...est);
+  const floor = slowest < 200 ? minReps : minRepsSlow;
+  const reps = Math.max(floor, Math.min(maxReps, Math.round((budgetMs * fns.length) / Math.max(round, 1e-3))));
+  if (onPlan) onPlan(reps, est);
+  const samples = fns.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    for (let j = 0; j < fns.length; j++) {
+      const k = (j + r) % fns.length;
+      samples[k].push(await once(fns[k]));
+    }
+  }
+  return samples.map(summarize);
+}
+
+/** The median over rounds of a.samples[r] / b.samples[r] (two summaries of measureInterleaved). */
+export function pairedRatio(a, b) {
+  const n = Math.min(a.samples.length, b.samples.length);
+  return summarize(Array.from({ length: n }, (_, r) => a.samples[r] / b.samples[r])).median;
+}

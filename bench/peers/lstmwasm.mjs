@@ -1,5 +1,8 @@
-// lstm-wasm itself, on one build ('relaxed-simd' or 'simd'). init({ backend }) switches the build
-// used by models created afterwards, so every model here is created right after its init().
+// lstm-wasm itself, on one build ('relaxed-simd' or 'simd') and a thread count. init({ backend,
+// threads }) switches the build used by models created afterwards, so every model here is created
+// right after its init(). threads 1 is the single-thread build; more is the thread-capable build,
+// whose models use its current count from their next call (init({ threads: 1 }) stops its workers),
+// so a 1-thread and an n-thread model can be timed side by side, but not two counts above 1.
 import { init, LSTM, SGD, Sequential, Embedding, Linear, Dropout } from "../../dist/index.js";
 
 /**
@@ -16,15 +19,25 @@ export function charModel({ V, E, H }, seed, dropout = 0) {
   return new Sequential(layers, { names: ["embed", "lstm", ...(dropout ? ["drop"] : []), "fc"] });
 }
 
-export function lstmWasm(build) {
+/** init() on `build` with exactly `threads` threads, or an Error saying why not. */
+export async function initExactly(build, threads) {
+  const r = await init({ backend: build, threads });
+  if (r.backend !== build || r.threads !== threads) {
+    throw new Error(`init({ backend: '${build}', threads: ${threads} }) gave ${r.backend} on ${r.threads} thread(s)${r.threadsReason ? `: ${r.threadsReason}` : ""}`);
+  }
+  return r;
+}
+
+export function lstmWasm(build, threads = 1) {
   return {
     name: "lstm-wasm",
     backend: build,
+    threads,
     supports: () => true,
     async prepare({ wl, mode, sd, x, seed }) {
       if (wl.kind === "char") return prepareChar(build, wl, sd, x, seed);
       const { B, T, I, H } = wl;
-      await init({ backend: build });
+      await initExactly(build, threads);
       const m = new LSTM({ inputSize: I, hiddenSize: H, seed });
       if (sd) m.loadStateDict(sd);
       if (m.backend !== build) throw new Error(`model runs on ${m.backend}, wanted ${build}`);
@@ -83,7 +96,7 @@ export function lstmWasm(build) {
  */
 async function prepareChar(build, wl, sd, { ids, targets }, seed) {
   const { B, T } = wl;
-  await init({ backend: build });
+  await initExactly(build, 1);
   const m = charModel(wl, seed);
   m.loadStateDict(sd);
   if (m.layers[1].backend !== build) throw new Error(`model runs on ${m.layers[1].backend}, wanted ${build}`);

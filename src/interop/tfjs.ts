@@ -11,6 +11,7 @@
 //
 // Everything is checked (settings, shapes against the bytes, widths chained) before a layer is
 // built, so a refused file allocates no wasm memory; a failure while building frees what was built.
+import { onlyKeys } from "../io";
 import { LSTMError } from "../errors";
 import type { Tensor } from "../tensor";
 import type { Json } from "../json";
@@ -108,9 +109,7 @@ function readTopology(v: Json | undefined): { modelName: string | null; entries:
   let list: Json | undefined = cfg, modelName: string | null = null, listAt = f.path("config");
   if (isObject(cfg)) {
     const cf = new Fields(cfg, listAt);
-    for (const k of cf.keys()) {
-      if (!["name", "layers", "trainable", "dtype", "buildInputShape"].includes(k)) throw new LSTMError(cf.path(k), "the keys name and layers of a Sequential config", "an unknown setting");
-    }
+    onlyKeys(cf.keys(), ["name", "layers", "trainable", "dtype", "buildInputShape"], (k) => cf.path(k), "the keys name and layers of a Sequential config");
     const name = cf.get("name");
     if (name !== undefined && name !== null && typeof name !== "string") throw new LSTMError(cf.path("name"), "a string", kind(name));
     modelName = typeof name === "string" ? name : null;
@@ -122,9 +121,7 @@ function readTopology(v: Json | undefined): { modelName: string | null; entries:
     const lat = `${listAt}[${i}]`;
     if (!isObject(l)) throw new LSTMError(lat, "a layer { class_name, config }", kind(l));
     const lf = new Fields(l, lat);
-    for (const k of lf.keys()) {
-      if (!["className", "config", "module", "registeredName", "buildConfig", "name"].includes(k)) throw new LSTMError(lf.path(k), "the keys class_name and config of a layer", "an unknown key");
-    }
+    onlyKeys(lf.keys(), ["className", "config", "module", "registeredName", "buildConfig", "name"], (k) => lf.path(k), "the keys class_name and config of a layer");
     const c = lf.get("className"), config = lf.get("config");
     if (typeof c !== "string") throw new LSTMError(lf.path("className"), "a layer class name", kind(c));
     if (!isObject(config)) throw new LSTMError(lf.path("config"), "the layer's settings object", kind(config));

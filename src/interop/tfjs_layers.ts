@@ -4,6 +4,7 @@
 // effect on a loaded model (initializers, names, unroll, implementation); anything else is refused
 // naming it, as is a value this library does not compute (an activation other than tanh inside an
 // LSTM, stateful, return_state, a merge mode other than concat, …).
+import { onlyKeys } from "../io";
 import { LSTMError } from "../errors";
 import type { Tensor } from "../tensor";
 import type { Json } from "../json";
@@ -123,9 +124,7 @@ export class Settings {
 
   /** Refuse any setting not read above, naming it. */
   finish(): void {
-    for (const k of this.f.keys()) {
-      if (!this.used.has(k)) throw new LSTMError(this.f.path(k), `only settings of ${this.e.cls} that this library reads or can ignore safely`, "an unknown setting");
-    }
+    onlyKeys(this.f.keys(), this.used, (k) => this.f.path(k), `only settings of ${this.e.cls} that this library reads or can ignore safely`);
   }
 }
 

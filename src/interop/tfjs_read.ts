@@ -6,6 +6,7 @@
 //   - The weights manifest (tfjs-core io/types.ts: [{ paths, weights: [{ name, shape, dtype,
 //     group?, quantization? }] }], weights packed in manifest order, group by group) is matched
 //     against the bytes before anything is allocated: the bytes must be exactly what it describes.
+import { onlyKeys } from "../io";
 import { LSTMError, describe } from "../errors";
 import { parseStrictJson, type Json, type JsonObject } from "../json";
 import { typedKind, isArrayBuffer, bytesOf } from "../typed";
@@ -192,7 +193,7 @@ export function readManifest(manifest: Json | undefined, specs: Json | undefined
     manifest.forEach((g, gi) => {
       const at = `${at0}[${gi}]`;
       if (!isObject(g)) throw new LSTMError(at, "a weight group { paths, weights }", kind(g));
-      for (const k of Object.keys(g)) if (k !== "paths" && k !== "weights") throw new LSTMError(`${at}${pathKey(k)}`, "only the keys paths and weights", "an unknown key");
+      onlyKeys(Object.keys(g), ["paths", "weights"], (k) => `${at}${pathKey(k)}`);
       if (!Array.isArray(g.paths) || !g.paths.every((p) => typeof p === "string")) throw new LSTMError(`${at}.paths`, "an array of file names", kind(g.paths));
       group(g.weights, `${at}.weights`);
     });
@@ -207,8 +208,8 @@ function readWeight(w: Json, at: string, bytes: number, offset: number): WeightE
   if (!isObject(w)) throw new LSTMError(at, "a weight { name, shape, dtype }", kind(w));
   for (const k of Object.keys(w)) {
     if (k === "quantization") throw new LSTMError(`${at}.quantization`, "float32 weights (quantized ones are not read: convert the model without --quantize_*)", kind(w[k]));
-    if (!["name", "shape", "dtype", "group"].includes(k)) throw new LSTMError(`${at}${pathKey(k)}`, "only the keys name, shape, dtype and group", "an unknown key");
   }
+  onlyKeys(Object.keys(w), ["name", "shape", "dtype", "group"], (k) => `${at}${pathKey(k)}`);
   const { name, shape, dtype, group } = w;
   if (typeof name !== "string" || name.length === 0 || name.length > 1024) throw new LSTMError(`${at}.name`, "a weight name of 1 to 1024 characters", kind(name));
   if (group !== undefined && typeof group !== "string") throw new LSTMError(`${at}.group`, "a string", kind(group));

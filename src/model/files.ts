@@ -11,6 +11,7 @@ import type { Tensor } from "../tensor";
 import { writeSafetensors, readSafetensorsWithMetadata } from "../safetensors";
 import { parseStrictJson } from "../json";
 import { checkStateDict } from "../statedict";
+import { onlyKeys } from "../io";
 import { buildModel, checkLayer, inputPort, type LayerPlan } from "./build";
 import type { LayerSpec } from "../layers/layer";
 import type { Sequential, Layer } from "./sequential";
@@ -56,8 +57,7 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer, make: (layers: Layer[
 // Only the keys save() writes: anything else in a file is refused, not ignored.
 function only(where: string, o: unknown, keys: string[]): Record<string, unknown> {
   if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(where, "an object", describe(o));
-  const bad = Object.keys(o).find((k) => !keys.includes(k));
-  if (bad !== undefined) throw new LSTMError(where, `only the keys ${keys.join(", ")}`, `a key ${JSON.stringify(bad)}`);
+  onlyKeys(Object.keys(o), keys, (k) => `${where}[${JSON.stringify(k)}]`);
   return o as Record<string, unknown>;
 }
 
