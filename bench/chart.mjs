@@ -130,7 +130,7 @@ export function renderChart({ machine, date, run, measurements, threadRows = [] 
         const n = `${m.threads} thread${m.threads > 1 ? "s" : ""}`;
         out.push(`<rect x="${x1.toFixed(1)}" y="${ty}" width="${(x2 - x1).toFixed(1)}" height="${barH}" fill="${s[2]}"${m.threads === 1 ? ' fill-opacity="0.45"' : ""}><title>${esc(`${s[3]}, ${n}: ${fmtG(m.gflops)} GFLOP/s, median ${m.median.toFixed(3)} ${m.unit}`)}</title></rect>`);
         out.push(text(x1 + 4, ty + barH - 3, n, { size: 9, fill: m.threads === 1 ? "#222" : "#fff" }));
-        const gain = m.threads > 1 && m.gain ? `  ×${m.gain.toFixed(2)} vs 1 thread` : "";
+        const gain = m.threads > 1 && m.gain ? `, gain ${m.gain.toFixed(2)}×` : "";
         const ratio = m.ratio && !(m.library === "lstm-wasm" && m.backend === run.bestBuild) ? `  (${m.ratio.toFixed(2)}× time)` : "";
         out.push(text(x2 + 4, ty + barH - 2, `${fmtG(m.gflops)}${gain}${ratio}`, { size: 10, fill: "#333" }));
         ty += barH + gap;

@@ -386,7 +386,7 @@ const outFile = only ? `only-${[...only].join("_")}.json` : "latest.json";
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/${outFile}`, import.meta.url), JSON.stringify(result, null, 2) + "\n");
 if (!only) writeFileSync(new URL("./results/chart.svg", import.meta.url), renderChart(result));
-printTable(result);
+if (measurements.length || !threadRows.length) printTable(result);
 if (threadRows.length) printThreadTable(result);
 if (charSteps) process.stdout.write("\n" + breakdownLines(charSteps).join("\n") + "\n");
 closeTorch();
