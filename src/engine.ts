@@ -64,7 +64,8 @@ export type InferPlan = Ptrs<ReturnType<typeof inferSizes>>;
 export type BackPlan = Ptrs<ReturnType<typeof backSizes>>;
 
 /** What backward() needs from the last training forward. */
-export interface Cache { T: number; B: number; p: TrainPlan; in: RunInput }
+/** What backward needs of the last training forward; `inModel`: it ran inside a model's pass (Sequential). */
+export interface Cache { T: number; B: number; p: TrainPlan; in: RunInput; inModel: boolean }
 
 const GATE_NAMES = ["i", "f", "g", "o"] as const;
 const RACT = { sigmoid: 0, hardSigmoid: 1 } as const;
@@ -88,7 +89,7 @@ export class Engine {
   private backPlan: BackPlan | null = null;
   /** What backward() needs from the last training forward, or null. */
   cache: Cache | null = null;
-  private readonly saved: Cache = { T: 0, B: 0, p: null as unknown as TrainPlan, in: { x: 0, lens: 0, mask: 0 } };
+  private readonly saved: Cache = { T: 0, B: 0, p: null as unknown as TrainPlan, in: { x: 0, lens: 0, mask: 0 }, inModel: false };
   private readonly ract: number;
   // The sequence kernels' argument lists, reused by every call (their last three: sync, nth, tid).
   private readonly fwdArgs: number[] = Array.from({ length: 32 }, () => 0); // packed, not holey: no hole checks
@@ -141,9 +142,9 @@ export class Engine {
   readonly viewFn = (ptr: number, n: number): Float32Array => this.view(ptr, n);
 
   /** Remember a training forward's plan and input for backward(). */
-  keep(T: number, B: number, p: TrainPlan, input: RunInput): void {
+  keep(T: number, B: number, p: TrainPlan, input: RunInput, inModel: boolean): void {
     const c = this.saved;
-    c.T = T; c.B = B; c.p = p;
+    c.T = T; c.B = B; c.p = p; c.inModel = inModel;
     c.in.x = input.x; c.in.lens = input.lens; c.in.mask = input.mask;
     this.cache = c;
   }

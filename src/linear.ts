@@ -8,7 +8,7 @@ import { seededRandom } from "./rng";
 import { checkKeys, outData, emit } from "./io";
 import { type ParamTarget, TargetSlot, registerTrainable } from "./optim";
 import { Brand } from "./brand";
-import type { Ctx, Flow, Port, LayerSpec } from "./layers/layer";
+import { type Ctx, type Flow, type Port, type LayerSpec, ownTrainingPass } from "./layers/layer";
 
 /** @internal Every Linear the constructor made. */
 export const LINEARS = new Brand("linear", "a Linear made with new Linear(…)");
@@ -71,7 +71,7 @@ export class Linear {
   private readonly ws: Workspace;
   private readonly act: number;
   // The last training forward's rows: R of them at x, outputs at y.
-  private cached: { R: number; x: number; y: number } | null = null;
+  private cached: { R: number; x: number; y: number; inModel: boolean } | null = null;
   private disposed = false;
 
   /**
@@ -146,7 +146,7 @@ export class Linear {
     const heap = this.blk.be.f32;
     heap.set(xt.data, p.x >>> 2);
     this.run(p.y, p.x, R, this.act);
-    this.cached = train ? { R, x: p.x, y: p.y } : null;
+    this.cached = train ? { R, x: p.x, y: p.y, inModel: false } : null;
     return emit(heap, p.y, [R, O], out, od);
   }
 
@@ -157,8 +157,7 @@ export class Linear {
    */
   backward(dy: TensorLike): Tensor {
     Linear.live(this);
-    const c = this.cached;
-    if (!c || c.x === 0) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward");
+    const c = ownTrainingPass(this.cached, "forward(x, { train: true })");
     const { inputSize: In, outputSize: O } = this.config;
     const d = toTensor("dy", dy, [c.R, O]);
     const p = this.plan(c.R);
@@ -196,7 +195,7 @@ export class Linear {
     const R = x.seq ? ctx.T * ctx.B : ctx.B;
     const p = this.plan(R), act = last && ctx.logits ? 0 : this.act;
     this.run(p.y, x.ptr, R, act);
-    this.cached = ctx.train ? { R, x: x.ptr, y: p.y } : null;
+    this.cached = ctx.train ? { R, x: x.ptr, y: p.y, inModel: true } : null;
     this.flowAct = act;
     return { ptr: p.y, width: this.config.outputSize, seq: x.seq };
   }

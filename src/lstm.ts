@@ -11,7 +11,7 @@ import { type ParamTarget, TargetSlot, registerTrainable } from "./optim";
 import { Brand } from "./brand";
 import type { ParamBlock, PreparedLoad } from "./params";
 import { Workspace } from "./wasm/workspace";
-import type { Ctx, Flow, Port, LayerSpec } from "./layers/layer";
+import { type Ctx, type Flow, type Port, type LayerSpec, ownTrainingPass } from "./layers/layer";
 
 /** @internal Every LSTM the constructor made. */
 export const LSTMS = new Brand("lstm", "an LSTM made with new LSTM(…)");
@@ -326,7 +326,7 @@ export class LSTM {
     const input = this.input;
     input.x = p.x; input.lens = p.lens; input.mask = 0;
     const top = e.run(p, input, T, B, train, this.keys, gates);
-    if (train) e.keep(T, B, p as TrainPlan, input);
+    if (train) e.keep(T, B, p as TrainPlan, input, false);
     const y = yd ? (copyOut(heap, top, T, B, W, bf, yd, e.viewFn), oy as Tensor) : { data: copyOut(heap, top, T, B, W, bf), shape: bf ? [B, T, W] : [T, B, W] };
     const hn = hnd ? (setInto(hnd, e.view(p.h, LD * B * Hout)), ohn as Tensor) : { data: heap.slice(p.h >>> 2, (p.h >>> 2) + LD * B * Hout), shape: [LD, B, Hout] };
     const cn = cnd ? (setInto(cnd, e.view(p.c, LD * B * H)), ocn as Tensor) : { data: heap.slice(p.c >>> 2, (p.c >>> 2) + LD * B * H), shape: [LD, B, H] };
@@ -351,8 +351,7 @@ export class LSTM {
   backward(grads: BackwardOptions = NO_GRADS): BackwardResult {
     LSTM.live(this);
     checkKeys("gradients", grads, BACKWARD_KEYS);
-    const e = this.e, c = e.cache;
-    if (!c) throw new LSTMError("backward", "a previous forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
+    const e = this.e, c = ownTrainingPass(e.cache, "forward(x, { train: true })", "no training forward since the model was created or its weights were loaded");
     const { H, D, Hout, L, I } = e.d;
     const { T, B } = c, bf = this.config.batchFirst, TB = T * B, LD = L * D, W = D * Hout;
     const gdy = grads.dy, gdhn = grads.dhn, gdcn = grads.dcn, gout = grads.out;
@@ -508,14 +507,16 @@ export class LSTM {
   forwardFlow(ctx: Ctx, x: Flow): Flow {
     const e = this.e, { T, B, train } = ctx, { D, Hout, L, H } = e.d, W = D * Hout;
     const p = train ? e.planTrain(T, B, false, false) : e.planInfer(T, B, false, false, false);
-    const last = this.config.returnSequences ? 0 : this.lastWs.plan({ y: B * W, dy: 0 }).y;
+    const last = this.config.returnSequences ? 0 : this.lastWs.plan({ y: B * W }).y;
     const heap = e.be.f32; // after all planning
     heap.fill(0, p.h >>> 2, (p.h >>> 2) + L * D * B * Hout);
     heap.fill(0, p.c >>> 2, (p.c >>> 2) + L * D * B * H);
     const input = this.input;
     input.x = x.ptr; input.lens = ctx.lens; input.mask = ctx.mask;
     const top = e.run(p, input, T, B, train, ctx.keys);
-    if (train) e.keep(T, B, p as TrainPlan, input);
+    // An inference pass drops the cache: its buffers (and the input rows) are not the training pass's.
+    if (train) e.keep(T, B, p as TrainPlan, input, true);
+    else e.cache = null;
     if (this.config.returnSequences) return { ptr: top, width: W, seq: true };
     for (let b = 0; b < B; b++) {
       for (let d = 0; d < D; d++) {

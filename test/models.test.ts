@@ -194,6 +194,33 @@ describe("layer semantics", () => {
     expect(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 })], { names: ["a.b"] })).toThrow(LSTMError);
   });
 
+  it("a layer's own backward() follows only its own training forward: after a model's training pass through it, it is refused; its own forward makes it work again", async () => {
+    const emb = new Embedding({ numEmbeddings: 5, embeddingDim: 2, seed: 1 }), lstm = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 2 });
+    const fc = new Linear({ inputSize: 3, outputSize: 2, seed: 3 });
+    const m = new Sequential([emb, lstm, fc]);
+    const x = [[1, 2, 3], [4, 0, 1]], y = [0, 1];
+    // Before the model trains: each layer's own training forward and backward work.
+    lstm.forward([[[0.1, 0.2]]], { train: true });
+    const dx0 = lstm.backward({ dy: [[[1, 1, 1]]] }).dx;
+    await m.fit(x, y, { loss: "crossEntropy", epochs: 1, batchSize: 2, optimizer: new SGD({ lr: 0.1 }) });
+    for (const [layer, call] of [[emb, () => emb.backward([[1, 1]])], [lstm, () => lstm.backward()], [fc, () => fc.backward([[1, 1]])]] as const) {
+      let err: unknown = null;
+      try { call(); } catch (e) { err = e; }
+      expect(err, layer.constructor.name).toBeInstanceOf(LSTMError);
+      expect((err as LSTMError).argument).toBe("backward");
+      expect((err as LSTMError).received).toMatch(/model's training pass/);
+    }
+    // predict (an inference pass) leaves no training pass to run backward on either.
+    m.predict(x);
+    expect(() => lstm.backward()).toThrow(/no training forward/);
+    // The layer's own training forward again: backward gives dx of that input's shape, under the trained weights.
+    lstm.forward([[[0.1, 0.2]]], { train: true });
+    const dx1 = lstm.backward({ dy: [[[1, 1, 1]]] }).dx;
+    expect(dx1.shape).toEqual([1, 1, 2]);
+    expect(data(dx1)).not.toEqual(data(dx0));
+    m.dispose();
+  });
+
   it("step() through a whole model equals predict on the sequence so far; ids are validated naming the position", () => {
     const m = new Sequential([new Embedding({ numEmbeddings: 6, embeddingDim: 3, seed: 1 }), new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, returnSequences: true, seed: 2 }), new LSTM({ inputSize: 4, hiddenSize: 3, seed: 3 }), new Linear({ inputSize: 3, outputSize: 2, activation: "softmax", seed: 4 })]);
     const seqs = [[1, 4, 2, 5], [3, 3, 0, 1]];

@@ -11,7 +11,7 @@ import { checkKeys } from "../io";
 import { type ParamTarget, TargetSlot, registerTrainable } from "../optim";
 import { Brand } from "../brand";
 import { type IdsLike, toIds } from "../ids";
-import type { Ctx, Flow, Port, LayerSpec } from "./layer";
+import { type Ctx, type Flow, type Port, type LayerSpec, ownTrainingPass } from "./layer";
 
 /** @internal Every Embedding the constructor made. */
 export const EMBEDDINGS = new Brand("embedding", "an Embedding made with new Embedding(…)");
@@ -67,7 +67,7 @@ export class Embedding {
   private readonly ws: Workspace;
   private disposed = false;
   // The last training forward's ids (R of them), for the scatter-add.
-  private cached: { R: number; ids: number } | null = null;
+  private cached: { R: number; ids: number; inModel: boolean } | null = null;
 
   /** @throws LSTMError on a bad option, or a table that cannot fit in wasm memory. */
   constructor(opts: EmbeddingOptions) {
@@ -109,7 +109,7 @@ export class Embedding {
     const be = this.blk.be;
     be.i32.set(t.data, p.ids >>> 2);
     be.k.embedding_forward(p.y, p.ids, this.blk.params, R, E);
-    this.cached = train ? { R, ids: p.ids } : null;
+    this.cached = train ? { R, ids: p.ids, inModel: false } : null;
     return { data: be.f32.slice(p.y >>> 2, (p.y >>> 2) + R * E), shape: [...t.shape, E] };
   }
 
@@ -120,8 +120,7 @@ export class Embedding {
    */
   backward(dy: TensorLike): void {
     Embedding.live(this);
-    const c = this.cached;
-    if (!c) throw new LSTMError("backward", "a previous forward(ids, { train: true })", "no training forward");
+    const c = ownTrainingPass(this.cached, "forward(ids, { train: true })");
     const E = this.config.embeddingDim;
     const d = toTensor("dy", dy, [c.R, E]);
     const p = this.ws.plan({ ids: c.R, y: c.R * E });
@@ -164,7 +163,7 @@ export class Embedding {
     const R = ctx.T * ctx.B, E = this.config.embeddingDim;
     const { y } = this.ws.plan({ ids: 0, y: R * E });
     this.blk.be.k.embedding_forward(y, x.ptr, this.blk.params, R, E);
-    this.cached = ctx.train ? { R, ids: x.ptr } : null;
+    this.cached = ctx.train ? { R, ids: x.ptr, inModel: true } : null;
     return { ptr: y, width: E, seq: x.seq };
   }
 

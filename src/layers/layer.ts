@@ -5,8 +5,20 @@
 //
 // Data between layers is rows of floats, time-major: a sequence is [T,B,W], a vector per sample
 // (after an LSTM with returnSequences: false) is [B,W]. An Embedding reads i32 ids [T,B].
+import { LSTMError } from "../errors";
 import type { ParamBlock, PreparedLoad } from "../params";
 import type { Tensor, TensorLike } from "../tensor";
+
+/**
+ * A layer's own backward() follows its own forward(…, { train: true }): not none, and not a model's
+ * training pass through the layer (whose buffers and inputs are the model's; the model runs that
+ * pass's backward). `c` is what the layer kept of its last training forward.
+ */
+export function ownTrainingPass<C extends { inModel: boolean }>(c: C | null, forward: string, none = "no training forward"): C {
+  if (!c) throw new LSTMError("backward", `a previous ${forward}`, none);
+  if (c.inModel) throw new LSTMError("backward", `a previous ${forward} of this layer itself`, "a model's training pass through it last (the model runs that pass's backward)");
+  return c;
+}
 
 /** What flows into or out of a layer, as the model is built. */
 export interface Port {
