@@ -134,6 +134,26 @@ describe("faults", () => {
     lstm.dispose();
   });
 
+  it("a kernel that throws on the main thread (thread 0) gives its own error at once: the workers leave the call's barriers instead of waiting for it", async () => {
+    await threads("simd", 2);
+    const x = { data: Float32Array.from({ length: 5 * 4 * 8 }, (_, i) => Math.sin(i)), shape: [5, 4, 8] };
+    const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, seed: 3 });
+    const want = lstm.forward(x).y.data;
+    const be = backend(), k = be.k as unknown as Record<string, (...a: number[]) => unknown>, real = k.lstm_forward;
+    // Thread 0 faults at once; the worker runs the real kernel and reaches a barrier thread 0 never comes to.
+    k.lstm_forward = (...a: number[]) => { if (a[a.length - 1] === 0) throw new Error("injected fault in thread 0"); return real(...a); };
+    const t0 = performance.now();
+    let err: unknown = null;
+    try { lstm.forward(x); } catch (e) { err = e; } finally { k.lstm_forward = real; }
+    expect(err).toBeInstanceOf(LSTMError);
+    expect((err as LSTMError).argument).toBe("threads");
+    expect((err as LSTMError).received).toBe("injected fault in thread 0");
+    expect(performance.now() - t0).toBeLessThan(2000); // not the 10 s call timeout
+    expect(be.threads).toBe(1);
+    expectBits("after the fault, on one thread", lstm.forward(x).y.data, want);
+    lstm.dispose();
+  });
+
   it("a Node process with a live pool exits on its own (the workers are unref'd)", () => {
     const code = `import(${JSON.stringify(`${root}dist/index.js`)}).then(async (m) => { const r = await m.init({ threads: 2 }); const l = new m.LSTM({ inputSize: 4, hiddenSize: 64, seed: 1 }); l.forward(new Float32Array(3 * 64 * 4), { seqLen: 3, batch: 64 }); console.log(r.threads); });`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 20_000 });

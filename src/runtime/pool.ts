@@ -45,7 +45,15 @@ function workerLoop(init: WorkerInit, post: (m: unknown) => void): void {
       for (let i = 0; i < n; i++) a[i] = args[i];
       a[n] = init.tid;
       // A call split over fewer threads than the pool has (its last argument, nth) leaves the rest out.
-      if (init.tid < a[n - 1]) try { fns[ctrl[2]](...a); } catch { Atomics.store(ctrl, 5, 1); }
+      if (init.tid < a[n - 1]) {
+        try { fns[ctrl[2]](...a); } catch {
+          // Abort the call's barriers (sync, the argument before nth: word [2]) so no thread waits for this one.
+          const w = (a[n - 2] >>> 2) + 2, mem = new Int32Array(init.memory.buffer);
+          Atomics.store(mem, w, 1);
+          Atomics.notify(mem, w - 1);
+          Atomics.store(ctrl, 5, 1);
+        }
+      }
       Atomics.add(ctrl, 1, 1);
       Atomics.notify(ctrl, 1);
     }
@@ -87,11 +95,13 @@ export class Pool {
   static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[], moduleUrl: string | null): Promise<Pool> {
     const ctrl = new SharedArrayBuffer(CTRL * 4), args = new SharedArrayBuffer(MAX_ARGS * 8);
     const workers: { terminate(): unknown }[] = [];
-    try {
-      await Promise.all(Array.from({ length: threads - 1 }, (_, i) => spawn({ module, memory, ctrl, args, names, tid: i + 1 }, moduleUrl).then((w) => { workers.push(w); })));
-    } catch (e) {
+    // Every start is waited for, so a worker that starts after another failed is stopped too.
+    const started = await Promise.allSettled(Array.from({ length: threads - 1 }, (_, i) => spawn({ module, memory, ctrl, args, names, tid: i + 1 }, moduleUrl)));
+    for (const r of started) if (r.status === "fulfilled") workers.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
       for (const w of workers) w.terminate();
-      throw e;
+      throw failed.reason;
     }
     return new Pool(threads, workers, ctrl, args, names);
   }
@@ -99,10 +109,12 @@ export class Pool {
   /**
    * Run kernel `name` on every thread with `args` (each thread also gets its index, last), the
    * main thread taking part as thread 0; the last argument is the threads the call is split over
-   * (threads from that index on sit it out). Returns when all have finished.
+   * (threads from that index on sit it out). Returns when all have finished. `abort()` makes the
+   * other threads leave the call's barriers (when this thread's kernel throws), `aborted()` tells
+   * whether a thread did so.
    * @throws Error when a worker does not finish in time or a kernel faulted; the pool is then unusable.
    */
-  run(fn: (...a: number[]) => unknown, name: string, args: ArrayLike<number>, aborted: () => boolean = () => false): void {
+  run(fn: (...a: number[]) => unknown, name: string, args: ArrayLike<number>, aborted: () => boolean, abort: () => void): void {
     if (this.broken) throw new Error(this.broken);
     const c = this.ctrl, n = args.length;
     for (let i = 0; i < n; i++) this.args[i] = args[i];
@@ -116,11 +128,13 @@ export class Pool {
       fn(...Array.from(args), 0); // the argument list plus this thread's index (0)
     } catch (e) {
       err = e;
+      abort();
     }
     // The main thread of a page may not block: it spins, checking the time now and then.
     const want = this.threads - 1, t0 = performance.now();
     for (let spins = 0; Atomics.load(c, DONE) < want; spins++) {
-      if ((spins & 1023) === 1023 && (aborted() || performance.now() - t0 > CALL_TIMEOUT_MS)) {
+      // (After this thread's own fault the workers leave the aborted call and finish: wait for them.)
+      if ((spins & 1023) === 1023 && ((err === null && aborted()) || performance.now() - t0 > CALL_TIMEOUT_MS)) {
         this.broken = aborted() ? "a thread gave up waiting for another at a barrier (a worker may have died)"
           : `a worker did not finish a call within ${CALL_TIMEOUT_MS / 1000} s (it may have died)`;
         this.terminate();

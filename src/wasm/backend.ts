@@ -113,24 +113,25 @@ export class Backend {
    * @throws LSTMError when the pool failed (a worker died or timed out); later calls use one thread.
    */
   runKernel(name: "lstm_forward" | "lstm_backward", args: number[], nth: number): void {
-    const fn = this.k[name] as (...a: number[]) => void;
-    args[args.length - 3] = nth > 1 ? this.sync : 0;
-    args[args.length - 2] = nth;
+    const fn = this.k[name] as (...a: number[]) => void, split = nth > 1 && this.pool !== null;
+    args[args.length - 3] = split ? this.sync : 0;
+    args[args.length - 2] = split ? nth : 1;
     args[args.length - 1] = 0; // thread 0: this one
-    if (nth <= 1 || !this.pool) { Reflect.apply(fn, undefined, args); return; } // (the engine calls one thread itself)
+    if (!split) { Reflect.apply(fn, undefined, args); return; } // (the engine calls one thread itself)
     const words = this.sync >>> 2, i32 = this.i32;
     i32[words] = 0; // no thread has arrived at a barrier, and nothing is aborted
     i32[words + 2] = 0;
     i32[words + 3] = this.barrierTimeoutMs;
     let failed: string | null = null;
+    const abort = () => { const v = this.i32; Atomics.store(v, words + 2, 1); Atomics.notify(v, words + 1); };
     try {
-      this.pool.run(fn, name, args.slice(0, -1), () => this.i32[words + 2] !== 0);
+      this.pool!.run(fn, name, args.slice(0, -1), () => this.i32[words + 2] !== 0, abort);
     } catch (e) {
       failed = (e as Error).message;
     }
     if (!failed && this.i32[words + 2] !== 0) failed = "a thread gave up waiting for another at a barrier (a worker may have died)";
     if (failed) {
-      this.pool.terminate();
+      this.pool!.terminate();
       this.pool = null;
       throw new LSTMError("threads", "every worker to finish the call (the pool is now shut down; later calls run on one thread)", failed);
     }
