@@ -6,7 +6,7 @@ import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { init, detectBackend, LSTM, LSTMError } from "../src/index";
+import { init, detectBackend, LSTM, Linear, Dropout, Sequential, LSTMError } from "../src/index";
 import { backend as currentBackend } from "../src/wasm/backend";
 import { SIMD_PROBE, RELAXED_SIMD_PROBE } from "../src/wasm/probe";
 
@@ -200,6 +200,23 @@ describe("switching backends", () => {
     expect(run(b)).toEqual(yb);
     a.dispose();
     b.dispose();
+  });
+
+  it("a Sequential refuses layers made on different builds, a Dropout (no parameters) among them, naming the layer", async () => {
+    await init({ backend: "scalar" });
+    const drop = new Dropout({ p: 0.5 }), lstmScalar = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 1 });
+    await init({ backend: "simd" });
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 1 }), head = new Linear({ inputSize: 3, outputSize: 1, seed: 2 });
+    for (const [layers, at] of [[[lstm, drop, head], "layers[1]"], [[lstmScalar, head], "layers[1]"]] as const) {
+      let err: unknown = null;
+      try { new Sequential([...layers]); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(LSTMError);
+      expect((err as LSTMError).argument).toBe(at);
+      expect((err as LSTMError).received).toMatch(/scalar and simd|simd and scalar/);
+    }
+    const m = new Sequential([lstm, new Dropout({ p: 0.5 }), head]);
+    expect(m.predict([[[1, 2]]]).shape).toEqual([1, 1]);
+    m.dispose(); lstmScalar.dispose();
   });
 
   it("switching back to a build loaded before reuses that instance", async () => {

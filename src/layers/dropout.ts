@@ -33,7 +33,8 @@ export function chainDropout(_cfg: { p: number }, input: Port, at: string): Port
  */
 export class Dropout {
   readonly config: Readonly<{ p: number }>;
-  private readonly be = backend();
+  /** @internal The build it runs on (the one loaded when it was made), as every layer of a model must share. */
+  readonly be = backend();
   private readonly ws = new Workspace(this.be, "dropout buffers");
   private disposed = false;
   private n = 0;

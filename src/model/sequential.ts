@@ -106,7 +106,10 @@ export class Sequential {
     const blocks = list.map((l) => asModelLayer(l).paramBlock());
     const be = blocks.find((b) => b !== null)?.be ?? null;
     if (!be) throw new LSTMError("layers", "at least one layer with parameters", "only Dropout layers");
-    blocks.forEach((b, i) => { if (b && b.be !== be) throw new LSTMError(`layers[${i}]`, "layers created on the same backend", `${b.be.name} and ${be.name}`); });
+    list.forEach((l, i) => {
+      const lb = blocks[i]?.be ?? (l as Dropout).be; // a layer without parameters is a Dropout
+      if (lb !== be) throw new LSTMError(`layers[${i}]`, "layers created on the same backend", `${lb.name} and ${be.name}`);
+    });
     this.layers = Object.freeze(list);
     this.names = Object.freeze(names);
     this.input = Object.freeze({ ids, vocab: ids ? (first as Embedding).config.numEmbeddings : 0, width, maskZero: ids && (first as Embedding).config.maskZero });
