@@ -90,9 +90,12 @@ export async function runForecast(file: string | undefined, f: Flags): Promise<v
     if (F) { // the same LSTM without the features, to say whether they helped; only a comparison, so never fatal
       try {
         const uni = await train({ ...data.series, features: [] }, s, progress(f, "training without features (for comparison)"));
-        const p = predict(uni.model, uni.meta, data.series.values, []);
-        univariate = { forecast: p.heldOut.model, scores: scores(p.heldOut.actual, p.heldOut.model) };
-        uni.model.dispose();
+        try {
+          const p = predict(uni.model, uni.meta, data.series.values, []);
+          univariate = { forecast: p.heldOut.model, scores: scores(p.heldOut.actual, p.heldOut.model) };
+        } finally {
+          uni.model.dispose();
+        }
       } catch (e) {
         if (!(e instanceof CliError)) throw e;
         if (!f.quiet) err(`warning: the comparison without features failed: ${e.message}`);
