@@ -28,7 +28,7 @@
 // everything live fits V8's 15 usable xmm registers: 2 accumulators a row, the B vectors, the splat
 // in use and, without FMA, the product (5 × 8: 14; 6 × 8 FMA: 15). 6 × 8 with mul + add spills, as
 // does unrolling k by 2. Measured gains over 4 × 8: README, Performance.
-import { madd, f4 } from "./vec";
+import { madd, f4, copy_rows } from "./vec";
 
 @inline const NR: i32 = 8;
 @inline const KC: i32 = 256;
@@ -355,7 +355,7 @@ export function transpose_packed(dst: usize, src: usize, K: i32, N: i32): void {
   }
 }
 
-/** out[rows,n] (row stride n): every row = b1 + b2. The two PyTorch biases, added once per row. */
+/** out[rows,n] (row stride ld): every row = b1 + b2. The two PyTorch biases, added once per row. */
 export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32, ld: i32): void {
   if (rows <= 0) return;
   let j = 0;
@@ -363,8 +363,7 @@ export function bias_rows(out: usize, b1: usize, b2: usize, rows: i32, n: i32, l
     for (; j + 4 <= n; j += 4) v128.store(out + f4(j), f32x4.add(v128.load(b1 + f4(j)), v128.load(b2 + f4(j))));
   }
   for (; j < n; j++) store<f32>(out + f4(j), load<f32>(b1 + f4(j)) + load<f32>(b2 + f4(j)));
-  const bytes = f4(n);
-  for (let r = 1; r < rows; r++) memory.copy(out + f4(r * ld), out, bytes);
+  copy_rows(out + f4(ld), ld, out, 0, rows - 1, n);
 }
 
 /**

@@ -4,7 +4,7 @@
 // the saved y, so a forward keeps only y.
 // ACT_NONE gives the logits: the path for loss.ts's softmax_xent, which takes logits, so a softmax
 // layer trained with cross-entropy runs as ACT_NONE + softmax_xent (no double softmax).
-import { f4, fill_rows } from "./vec";
+import { f4, copy_rows } from "./vec";
 import { gemm, gemm_rm, colsum_add } from "./gemm";
 import {
   relu_forward, relu_backward, tanh_forward, tanh_backward, sigmoid_forward, sigmoid_backward,
@@ -25,7 +25,7 @@ import {
 export function linear_forward(y: usize, x: usize, ldx: i32, w: usize, b: usize, R: i32, In: i32, O: i32, act: i32): void {
   assert(R >= 0 && In > 0 && O > 0 && ldx >= In, "linear_forward: bad sizes");
   assert(act >= ACT_NONE && act <= ACT_SOFTMAX, "linear_forward: unknown activation");
-  if (b != 0) fill_rows(y, b, R, O, O);
+  if (b != 0) copy_rows(y, O, b, 0, R, O);
   gemm(y, x, w, R, O, In, ldx, 1, O, 8, b != 0);
   const n = R * O;
   if (act == ACT_RELU) relu_forward(y, y, n);

@@ -16,7 +16,7 @@
 //    output of the row's last processed step in processing order (h0 if there is none: TF.js's
 //    `output = stepOut·mask + states[0]·(1−mask)`; Keras in Python gives 0 there, the same for the
 //    usual zero initial state). So its dy is added to the carried dL/dh, which reaches that step.
-import { f4, active, copy_rows, fill_rows } from "./vec";
+import { f4, active, copy_rows } from "./vec";
 import { gemm, gemm_rm, gemv_bias2, bias_rows, colsum_add, gemm_scratch_size } from "./gemm";
 import { barrier, panel_lo, quad_lo } from "./sync";
 import { lstm_cell_forward, lstm_cell_backward } from "./lstm_cell";
@@ -96,7 +96,7 @@ export function lstm_forward(y: usize, ldy: i32, h: usize, c: usize, act: usize,
 /** out[rows,n] (row stride ld) = b1 + b2, either 0 for none; false (nothing written) when both are 0. */
 function bias_init(out: usize, b1: usize, b2: usize, rows: i32, n: i32, ld: i32): bool {
   if (b1 != 0 && b2 != 0) bias_rows(out, b1, b2, rows, n, ld);
-  else if (b1 != 0 || b2 != 0) fill_rows(out, b1 != 0 ? b1 : b2, rows, n, ld);
+  else if (b1 != 0 || b2 != 0) copy_rows(out, ld, b1 != 0 ? b1 : b2, 0, rows, n);
   else return false;
   return true;
 }

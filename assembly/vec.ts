@@ -12,7 +12,7 @@
   return <usize>i << 2;
 }
 
-/** dst[r][0..cols) = src[r][0..cols) for r < rows; strides in floats. */
+/** dst[r][0..cols) = src[r][0..cols) for r < rows; strides in floats (lds 0 repeats one row). */
 export function copy_rows(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i32): void {
   const bytes = f4(cols);
   for (let r = 0; r < rows; r++) memory.copy(dst + f4(r * ldd), src + f4(r * lds), bytes);
@@ -21,12 +21,6 @@ export function copy_rows(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32,
 /** dst[r] = 0 for one row of `cols` floats. */
 @inline export function zero_row(dst: usize, cols: i32): void {
   memory.fill(dst, 0, f4(cols));
-}
-
-/** dst[r] = src for r < rows: one row of `cols` floats repeated (row stride ld floats). */
-export function fill_rows(dst: usize, src: usize, rows: i32, cols: i32, ld: i32): void {
-  const bytes = f4(cols);
-  for (let r = 0; r < rows; r++) memory.copy(dst + f4(r * ld), src, bytes);
 }
 
 /**

@@ -18,6 +18,7 @@ import { LSTMError, describe, checkInt } from "./errors";
 import { type Tensor, type TensorLike, ownTensor } from "./tensor";
 import { OURS, parseGateOrder, rowMap, permuteAxis, transpose, declaredShape, flatLength } from "./gates";
 import { checkStateDict, type StateDictConfig } from "./statedict";
+import { checkKeys } from "./io";
 
 export { reorderGates, type ReorderOptions } from "./gates";
 export { configFromStateDict, type StateDictConfig } from "./statedict";
@@ -72,8 +73,8 @@ const DIRECTIONS = ["forward", "reverse", "bidirectional"];
  * const lstm = new LSTM(config); lstm.loadStateDict(stateDict);
  */
 export function fromOnnx(weights: OnnxWeights, options: OnnxOptions): ImportedLSTM {
-  onlyKeys("weights", weights, ["W", "R", "B", "P"]);
-  onlyKeys("options", options, ["hiddenSize", "direction", "layout"]);
+  checkKeys("weights", weights, ["W", "R", "B", "P"], "key");
+  checkKeys("options", options, ["hiddenSize", "direction", "layout"]);
   const H = checkInt("options.hiddenSize", options.hiddenSize), G = 4 * H;
   const direction = options.direction ?? "forward";
   if (!DIRECTIONS.includes(direction)) throw new LSTMError("options.direction", "'forward', 'reverse' or 'bidirectional'", describe(direction));
@@ -149,7 +150,7 @@ export function toOnnx(model: ModelSource): { W: Tensor; R: Tensor; B: Tensor; P
  * const { config, stateDict } = fromKeras({ kernel, recurrentKernel, bias });
  */
 export function fromKeras(weights: KerasWeights): ImportedLSTM {
-  onlyKeys("weights", weights, ["kernel", "recurrentKernel", "bias"]);
+  checkKeys("weights", weights, ["kernel", "recurrentKernel", "bias"], "key");
   const H = hidden("weights.recurrentKernel", weights.recurrentKernel, 0, weights.bias), G = 4 * H;
   const rk = take("weights.recurrentKernel", weights.recurrentKernel, [H, G]); // first: it set H
   const kernel = take("weights.kernel", weights.kernel, [null, G]), I = kernel.shape[0];
@@ -187,7 +188,7 @@ export function toKeras(model: ModelSource): { kernel: Tensor; recurrentKernel: 
  * const { config, stateDict } = fromChainer({ upwardW: l.upward.W, upwardB: l.upward.b, lateralW: l.lateral.W });
  */
 export function fromChainer(weights: ChainerWeights): ImportedLSTM {
-  onlyKeys("weights", weights, ["upwardW", "upwardB", "lateralW"]);
+  checkKeys("weights", weights, ["upwardW", "upwardB", "lateralW"], "key");
   const H = hidden("weights.lateralW", weights.lateralW, 1, weights.upwardB), G = 4 * H;
   const U = take("weights.lateralW", weights.lateralW, [G, H]), b = take("weights.upwardB", weights.upwardB, [G]);
   const W = take("weights.upwardW", weights.upwardW, [G, null]), I = W.shape[1];
@@ -224,8 +225,8 @@ export function toChainer(model: ModelSource): { upwardW: Tensor; upwardB: Tenso
  * const { config, stateDict } = fromBlocked({ W, U, b }, { order: "aifo" });
  */
 export function fromBlocked(weights: BlockedWeights, options: { order: string }): ImportedLSTM {
-  onlyKeys("weights", weights, ["W", "U", "b"]);
-  onlyKeys("options", options, ["order"]);
+  checkKeys("weights", weights, ["W", "U", "b"], "key");
+  checkKeys("options", options, ["order"]);
   const order = parseGateOrder("options.order", options.order);
   const H = hidden("weights.U", weights.U, 1, weights.b), G = 4 * H;
   const U = take("weights.U", weights.U, [G, H]), b = take("weights.b", weights.b, [G]);
@@ -244,7 +245,7 @@ export function fromBlocked(weights: BlockedWeights, options: { order: string })
  * const { W, U, b } = toBlocked(lstm, { order: "aifo" });
  */
 export function toBlocked(model: ModelSource, options: { order: string }): { W: Tensor; U: Tensor; b: Tensor } {
-  onlyKeys("options", options, ["order"]);
+  checkKeys("options", options, ["order"]);
   const order = parseGateOrder("options.order", options.order);
   const { I, H, wih, whh, bias } = exportSingle(model, "a single blocked layer");
   const G = 4 * H, map = rowMap(H, OURS, order, false, false);
@@ -287,11 +288,6 @@ function take(name: string, v: unknown, shape: (number | null)[]): Tensor {
   const t = ownTensor(name, v, shape);
   if (t.shape.includes(0)) throw new LSTMError(name, "no empty dimension", `shape [${t.shape.join(",")}]`);
   return t;
-}
-
-function onlyKeys(name: string, o: unknown, allowed: string[]): void {
-  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(name, `an object with ${allowed.join(", ")}`, describe(o));
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new LSTMError(`${name}.${k}`, `only the keys ${allowed.join(", ")}`, "an unknown key");
 }
 
 // The model's validated tensors and configuration; its `config`, when given, must agree with the dict.

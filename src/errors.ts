@@ -30,7 +30,6 @@ export function describe(v: unknown): string {
   }
 }
 
-const tag = (v: object) => Object.prototype.toString.call(v).slice(8, -1);
 // A shape or array for a message: numbers as they are, anything else by its type.
 const list = (a: unknown[]) => `[${a.slice(0, 8).map((x) => (typeof x === "number" ? String(x) : typeof x)).join(",")}${a.length > 8 ? ",…" : ""}]`;
 

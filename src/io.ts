@@ -3,13 +3,16 @@ import { LSTMError, describe } from "./errors";
 import { type Tensor, isDim, refuseResizable } from "./tensor";
 import { isF32, lengthOf, typedKind, setInto } from "./typed";
 
-/** Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored. */
-export function checkKeys(name: string, o: unknown, allowed: readonly string[]): void {
+/**
+ * Reject non-objects and unknown keys, so a misspelt option is an error rather than ignored.
+ * `what` names the keys in the message: options (an options object) or keys (named tensors, a file's object).
+ */
+export function checkKeys(name: string, o: unknown, allowed: readonly string[], what: "option" | "key" = "option"): void {
   if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(name, "an object", describe(o));
   // for-in with an own-property test is Object.keys without the array it would allocate per call.
   for (const k in o) {
     if (Object.prototype.hasOwnProperty.call(o, k) && !allowed.includes(k)) {
-      throw new LSTMError(`${name}.${k}`, `one of the options ${allowed.join(", ")}`, "an unknown option");
+      throw new LSTMError(`${name}.${k}`, `one of the ${what}s ${allowed.join(", ")}`, `an unknown ${what}`);
     }
   }
 }

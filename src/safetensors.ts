@@ -11,7 +11,7 @@
 import { LSTMError, describe } from "./errors";
 import { parseStrictJson, type Json, type JsonObject } from "./json";
 import { type Tensor, toTensor, isF32, intact, refuseResizable } from "./tensor";
-import { typedKind, lengthOf, isArrayBuffer, resizableBuffer, bytesOf } from "./typed";
+import { typedKind, lengthOf, isArrayBuffer, resizableBuffer, bytesOf, LITTLE_ENDIAN } from "./typed";
 
 /** A safetensors file's contents: float32 tensors and the string metadata (empty when absent). */
 export interface SafetensorsContents {
@@ -33,7 +33,6 @@ const FIELDS = ["dtype", "shape", "data_offsets"];
 // Names that would be dangerous keys on the plain objects callers copy these into.
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 const METADATA = "__metadata__";
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -84,7 +83,7 @@ export function writeSafetensors(tensors: Record<string, Tensor | Float32Array>,
   out.fill(0x20, 8 + json.length, 8 + N);
   let at = 8 + N;
   list.forEach((data, i) => {
-    if (LE) out.set(bytesOf(data), at);
+    if (LITTLE_ENDIAN) out.set(bytesOf(data), at);
     else for (let k = 0; k < lens[i]; k++) view.setFloat32(at + 4 * k, data[k], true);
     at += 4 * lens[i];
   });
@@ -224,7 +223,7 @@ function decode(e: Entry, u8: Uint8Array, view: DataView, start: number): Float3
   const out = new Float32Array(e.count), at = start + e.begin;
   switch (e.dtype) {
     case "F32":
-      if (LE) new Uint8Array(out.buffer).set(u8.subarray(at, at + 4 * e.count));
+      if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(u8.subarray(at, at + 4 * e.count));
       else for (let k = 0; k < e.count; k++) out[k] = view.getFloat32(at + 4 * k, true);
       break;
     case "F64":

@@ -64,3 +64,6 @@ export function bytesOf(a: ArrayBufferView): Uint8Array {
 export function setInto(dst: ArrayBufferView, src: ArrayLike<number>, offset = 0): void {
   taSet.call(dst, src, offset);
 }
+
+/** Whether this engine's typed arrays are little-endian (as safetensors and TF.js weight files are). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

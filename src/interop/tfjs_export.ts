@@ -12,6 +12,7 @@
 import { LSTMError, describe } from "../errors";
 import type { Tensor } from "../tensor";
 import { checkKeys } from "../io";
+import { LITTLE_ENDIAN } from "../typed";
 import { toKeras } from "../convert";
 import { transpose } from "../gates";
 import { LSTM } from "../lstm";
@@ -41,7 +42,6 @@ export interface ToTfjsOptions {
   modelName?: string;
 }
 
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** model.toTfjs()'s body. */
 export function toTfjs(model: Sequential, opts: ToTfjsOptions): TfjsExport {
@@ -108,7 +108,7 @@ export function toTfjs(model: Sequential, opts: ToTfjsOptions): TfjsExport {
   const view = new DataView(bytes.buffer);
   let at = 0;
   for (const d of datas) {
-    if (LE) bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+    if (LITTLE_ENDIAN) bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
     else for (let k = 0; k < d.length; k++) view.setFloat32(at + 4 * k, d[k], true);
     at += 4 * d.length;
   }

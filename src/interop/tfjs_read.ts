@@ -9,7 +9,7 @@
 import { onlyKeys } from "../io";
 import { LSTMError, describe } from "../errors";
 import { parseStrictJson, type Json, type JsonObject } from "../json";
-import { typedKind, isArrayBuffer, bytesOf } from "../typed";
+import { typedKind, isArrayBuffer, bytesOf, LITTLE_ENDIAN } from "../typed";
 
 /** What weightData may be: one buffer, or the shards in manifest order. */
 export type TfjsWeightData = ArrayBuffer | Uint8Array | readonly (ArrayBuffer | Uint8Array)[];
@@ -22,7 +22,6 @@ const MAX_DEPTH = 32;
 const MAX_VALUES = 1 << 20;
 const MAX_SHARDS = 1 << 16;
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The top-level keys read; the rest (generatedBy, userDefinedMetadata, a ModelArtifacts' weightData, …) are never touched. */
 const ROOT_KEYS = ["modelTopology", "weightsManifest", "weightSpecs", "format"];
@@ -238,6 +237,6 @@ export function readFloats(shards: Uint8Array[], e: WeightEntry): Float32Array {
     filled += n;
     skip = 0;
   }
-  if (!LE) { const v = new DataView(out.buffer); for (let k = 0; k < e.count; k++) out[k] = v.getFloat32(4 * k, true); }
+  if (!LITTLE_ENDIAN) { const v = new DataView(out.buffer); for (let k = 0; k < e.count; k++) out[k] = v.getFloat32(4 * k, true); }
   return out;
 }

@@ -1,7 +1,8 @@
 // The one protocol every layer of a Sequential speaks. A layer states its parameters (a ParamBlock
 // from the one layout builder, src/layout.ts), how its width chains, and runs forward and backward
 // over a per-call context on wasm pointers. Each layer plans its own buffers per call shape (T, B,
-// training or not) and reuses them while the shape repeats, so a training loop allocates nothing.
+// training or not) and reuses them while the shape repeats, so a training loop grows no wasm memory
+// after its first batch.
 //
 // Data between layers is rows of floats, time-major: a sequence is [T,B,W], a vector per sample
 // (after an LSTM with returnSequences: false) is [B,W]. An Embedding reads i32 ids [T,B].
@@ -19,6 +20,9 @@ export function ownTrainingPass<C extends { inModel: boolean }>(c: C | null, for
   if (c.inModel) throw new LSTMError("backward", `a previous ${forward} of this layer itself`, "a model's training pass through it last (the model runs that pass's backward)");
   return c;
 }
+
+/** A layer's name in a model: letters, digits, _ or - (no ".", which separates it from a tensor's name), 1 to 64. */
+export const LAYER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What flows into or out of a layer, as the model is built. */
 export interface Port {
@@ -64,7 +68,10 @@ export interface ModelLayer {
   paramBlock(): ParamBlock | null;
   /** Move the parameters into a model's shared block. */
   moveParams(params: number, grads: number): void;
-  /** The output port for `input`; an LSTMError naming `at` when the widths do not chain. */
+  /**
+   * The output port for `input`; an LSTMError naming `at` when the widths do not chain. (Each
+   * class's chain* function beside it does the same on a bare config, for files read before building.)
+   */
   chain(input: Port, at: string): Port;
   /** The bytes of the buffers forwardFlow (and backwardFlow, in training) would plan for x: checked before any is allocated. */
   needBytes(ctx: Ctx, x: Flow): number;
@@ -72,7 +79,6 @@ export interface ModelLayer {
   forwardFlow(ctx: Ctx, x: Flow, last: boolean): Flow;
   /** Backward of the last training forwardFlow: adds parameter gradients, returns dL/dx (0 if not wanted or none). */
   backwardFlow(ctx: Ctx, dy: number, wantDx: boolean): number;
-  /** Each chain* function's layer-independent twin lives beside its class; this applies it to the layer's config. */
   /** One streaming step of rows x [B,in]; an LSTM also takes its state (h, c pointers, updated in place). */
   stepFlow(x: number, B: number, h: number, c: number): number;
   spec(): LayerSpec;

@@ -11,9 +11,9 @@ import type { Tensor } from "../tensor";
 import { writeSafetensors, readSafetensorsWithMetadata } from "../safetensors";
 import { parseStrictJson } from "../json";
 import { checkStateDict } from "../statedict";
-import { onlyKeys } from "../io";
+import { checkKeys, onlyKeys } from "../io";
 import { buildModel, checkLayer, inputPort, type LayerPlan } from "./build";
-import type { LayerSpec } from "../layers/layer";
+import { type LayerSpec, LAYER_NAME } from "../layers/layer";
 import type { Sequential, Layer } from "./sequential";
 
 /** The file format's name and version in safetensors `__metadata__`; load() refuses others. */
@@ -56,8 +56,7 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer, make: (layers: Layer[
 
 // Only the keys save() writes: anything else in a file is refused, not ignored.
 function only(where: string, o: unknown, keys: string[]): Record<string, unknown> {
-  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new LSTMError(where, "an object", describe(o));
-  onlyKeys(Object.keys(o), keys, (k) => `${where}[${JSON.stringify(k)}]`);
+  checkKeys(where, o, keys, "key");
   return o as Record<string, unknown>;
 }
 
@@ -106,7 +105,7 @@ function checkPlans(plans: Plan[], tensors: Record<string, Tensor>, v1: boolean)
   const names = new Set<string>();
   const groups: Record<string, Tensor>[] = plans.map(() => Object.create(null));
   plans.forEach((p, i) => {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(p.name) || names.has(p.name)) throw new LSTMError(`file metadata config.layers[${i}].name`, "a unique name of letters, digits, _ or -", describe(p.name));
+    if (!LAYER_NAME.test(p.name) || names.has(p.name)) throw new LSTMError(`file metadata config.layers[${i}].name`, "a unique name of letters, digits, _ or -", describe(p.name));
     names.add(p.name);
   });
   for (const [k, v] of Object.entries(tensors)) {
@@ -127,10 +126,7 @@ function checkPlans(plans: Plan[], tensors: Record<string, Tensor>, v1: boolean)
       if (!s || s.length !== rank) throw new LSTMError(`file["${p.name}.${key}"]`, `a ${rank}-D tensor`, s ? `shape [${s.join(",")}]` : "a missing tensor");
       return s;
     };
-    const none = (keys: string[]) => {
-      const extra = Object.keys(t).find((k) => !keys.includes(k));
-      if (extra !== undefined) throw new LSTMError(`file["${p.name}.${extra}"]`, `only ${keys.map((k) => `${p.name}.${k}`).join(", ") || "no tensors"}`, "an unknown tensor");
-    };
+    const none = (keys: string[]) => onlyKeys(Object.keys(t), keys, (k) => `file["${p.name}.${k}"]`, `only ${keys.map((k) => `${p.name}.${k}`).join(", ") || "no tensors"}`);
     if (p.type === "lstm") {
       const inferred = checkStateDict(t, `file["${p.name}.…"]`).config;
       for (const key of Object.keys(inferred) as (keyof typeof inferred)[]) if (key !== "bias" || !v1) field(key, inferred[key]);

@@ -7,7 +7,7 @@ import { LSTM, LSTMS } from "../lstm";
 import { Linear, LINEARS } from "../linear";
 import { Embedding, EMBEDDINGS } from "../layers/embedding";
 import { Dropout, DROPOUTS } from "../layers/dropout";
-import { Ctx, type Flow, type Port, type ModelLayer } from "../layers/layer";
+import { Ctx, type Flow, type Port, type ModelLayer, LAYER_NAME } from "../layers/layer";
 import { type Ids, type IdsLike, toIds } from "../ids";
 import { Workspace } from "../wasm/workspace";
 import { MAX_BYTES } from "../wasm/arena";
@@ -278,7 +278,11 @@ export class Sequential {
           if (maskZero) i32[(s.mask >>> 2) + t * B + b] = id === 0 ? 0 : 1;
         }
       } else {
-        for (let t = 0; t < T; t++) heap.set(data.x!.subarray((n * T + t) * I, (n * T + t + 1) * I), (s.x >>> 2) + (t * B + b) * I);
+        const x = data.x!;
+        for (let t = 0; t < T; t++) { // element by element: a subarray per row would allocate B·T views a batch
+          const from = (n * T + t) * I, to = (s.x >>> 2) + (t * B + b) * I;
+          for (let k = 0; k < I; k++) heap[to + k] = x[from + k];
+        }
       }
       if (lens) i32[(s.lens >>> 2) + b] = lens[n];
     }
@@ -580,7 +584,7 @@ function checkNames(v: unknown, n: number): string[] {
   if (!Array.isArray(v) || v.length !== n) throw new LSTMError("options.names", `${n} names, one per layer`, describe(v));
   const names = Array.from(v as unknown[]);
   names.forEach((name, i) => {
-    if (typeof name !== "string" || !/^[A-Za-z0-9_\-]{1,64}$/.test(name)) throw new LSTMError(`options.names[${i}]`, "a name of letters, digits, _ or - (no \".\", at most 64)", describe(name));
+    if (typeof name !== "string" || !LAYER_NAME.test(name)) throw new LSTMError(`options.names[${i}]`, "a name of letters, digits, _ or - (no \".\", at most 64)", describe(name));
     if (names.indexOf(name) !== i) throw new LSTMError(`options.names[${i}]`, "a name no other layer has", describe(name));
   });
   return names as string[];
