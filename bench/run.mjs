@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
 import { measure, measureInterleaved, pairedRatio, summarize } from "./lib/timing.mjs";
 import { seededData, maxAbsDiff, maxAbs, forwardFlops } from "./lib/data.mjs";
-import { printTable, printThreadTable } from "./lib/report.mjs";
+import { printTable, printThreadTable, gitState } from "./lib/report.mjs";
 import { renderChart } from "./chart.mjs";
 
 for (const [path, fix] of [["../dist/index.js", "cd .. && npm run build"], ["./node_modules/onnxruntime-web/package.json", "npm ci (in bench/)"]]) {
@@ -366,6 +366,7 @@ const result = {
     loadavgStart: loadStart, loadavgEnd: os.loadavg(),
   },
   date: new Date().toISOString(),
+  git: gitState(),
   run: { quick, only: only ? [...only] : null, wallSeconds: +wallS.toFixed(1), threadRowsSeconds: +threadSeconds.toFixed(1), seed: SEED, tolerance: TOL, timing: TIMING, bestBuild: best,
     cores: CORES, threadCounts: THREAD_COUNTS, threadBuilds: THREAD_BUILDS },
   versions: versions(),

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
 import { seededData, maxAbsDiff, forwardFlops } from "./lib/data.mjs";
 import { summarize } from "./lib/timing.mjs";
+import { gitState } from "./lib/report.mjs";
 
 for (const [path, fix] of [["../dist/index.js", "cd .. && npm run build"], ["./node_modules/onnxruntime-web/package.json", "npm ci (in bench/)"]]) {
   if (!existsSync(new URL(path, import.meta.url))) {
@@ -33,6 +34,12 @@ const { init, LSTM, SGD } = await import("../dist/index.js");
 const { ortWebThreads } = await import("./peers/onnx.mjs");
 
 const started = Date.now();
+// Anything that stops the check (a pool that breaks, a peer that fails) ends it loudly, in one line
+// rather than with a bundle's source around the stack: exit code 1.
+process.on("uncaughtException", (e) => {
+  process.stderr.write(`\nFAILED after ${((Date.now() - started) / 1000).toFixed(1)} s: ${e?.message ?? e}\n`);
+  process.exit(1);
+});
 const log = (s) => process.stderr.write(`[threads ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${s}\n`);
 const SEED = 20240917; // as run.mjs: the weights' seed; the input uses SEED + 1
 const TOL = 1e-4; // onnxruntime-web against lstm-wasm (a sanity check; lstm-wasm's threads must match bit for bit)
@@ -251,15 +258,16 @@ for (const key of Object.keys(one)) { one[key].m.dispose(); two[key].m.dispose()
 // ------------------------------------------------------------------ the estimate for more cores
 // From the measured 2-thread times only: the part that did not halve, s = 2·t2 − t1 (serial code,
 // waiting at barriers, uneven shares, memory traffic), is assumed to stay; the rest divides by n.
-// The per-step cost of a barrier, from P: (t2 − t1/2)/T, is assumed to grow linearly with the
-// threads that meet at it (n/2 times the 2-thread cost), for each barrier of a step (1 forward, 3 a
-// training step). An estimate, not a measurement: see the README's Performance section for limits.
+// What splitting costs per time step, from P: (t2 − t1/2)/T (a forward step meets at 2 barriers; it
+// also holds whatever else did not halve at B = 1), is assumed to grow linearly with the threads
+// that meet (n/2 times the 2-thread cost); a training step has twice a forward step's barriers
+// (2 in forward, 2 in backward). An estimate, not a measurement: see the README's Performance section.
 const P = results["P forward"];
 const stepCostUs = ((P.median["2 threads"] - P.median["1 thread"] / 2) / WORKLOADS.P.T) * 1000;
 function estimate(key, n) {
   const r = results[key], t1 = r.median["1 thread"], t2 = r.median["2 threads"];
-  const s = Math.max(0, 2 * t2 - t1), barriers = r.mode === "train" ? 3 : 1;
-  const tn = (t1 - s) / n + s + (r.T * barriers * Math.max(0, stepCostUs) * (n / 2 - 1)) / 1000;
+  const s = Math.max(0, 2 * t2 - t1), steps = r.mode === "train" ? 2 : 1; // in forward steps' barriers
+  const tn = (t1 - s) / n + s + (r.T * steps * Math.max(0, stepCostUs) * (n / 2 - 1)) / 1000;
   return t1 / tn;
 }
 const estimates = Object.fromEntries(["M forward", "M train", "L forward", "L train"].map((k) => [k, { 4: estimate(k, 4), 8: estimate(k, 8) }]));
@@ -304,7 +312,7 @@ mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 const file = quick ? "threads-quick.json" : "threads.json";
 writeFileSync(new URL(`./results/${file}`, import.meta.url), JSON.stringify({
   machine: { cpu: os.cpus()[0].model, cores, node: process.version, v8: process.versions.v8, execArgv: process.execArgv, loadavgEnd: os.loadavg() },
-  date: new Date().toISOString(), build, quick, wallSeconds: +wall.toFixed(1), init: { one: r1, two: r2, three: r3 },
+  date: new Date().toISOString(), git: gitState(), build, quick, wallSeconds: +wall.toFixed(1), init: { one: r1, two: r2, three: r3 },
   targets: verdicts, identity, ortChecks, stepCostUs, estimates, results,
 }, null, 2) + "\n");
 log(`wrote results/${file}`);

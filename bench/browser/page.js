@@ -43,7 +43,7 @@ window.runBench = async (plan) => {
   const results = [];
   for (const backend of plan.backends) {
     let got;
-    try { got = await init({ backend }); } catch (e) { results.push({ backend, error: String(e.message ?? e) }); continue; }
+    try { got = await init({ backend, threads: 1 }); } catch (e) { results.push({ backend, error: String(e.message ?? e) }); continue; }
     for (const c of plan.cases) {
       const p = prepare(c.wl, c.mode);
       const t = time(p.run, plan.budgetMs, plan.minSamples);

@@ -1,4 +1,5 @@
 // The stdout table: one row per measurement, grouped by workload and mode, then checks and skips.
+import { execFileSync } from "node:child_process";
 
 const num = (v, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? "—" : v >= 1000 ? v.toFixed(0) : v >= 100 ? v.toFixed(1) : v.toFixed(d));
 
@@ -77,4 +78,14 @@ export function printThreadTable({ machine, run, threadRows }) {
     out.push(line(r));
   });
   process.stdout.write(out.join("\n") + "\n");
+}
+
+/** The commit the library was built from, and whether src/ or assembly/ had changes not committed (dist/ is built from the working tree). */
+export function gitState() {
+  const git = (...a) => execFileSync("git", a, { cwd: new URL("../..", import.meta.url), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    return { head: git("rev-parse", "--short", "HEAD"), srcChanged: git("status", "--porcelain", "--", "src", "assembly") !== "" };
+  } catch {
+    return null;
+  }
 }
