@@ -7,8 +7,12 @@
 // panel is computed the same whatever other panels are in the call), elementwise work in whole
 // groups of 4 (an element lands in the same SIMD lane or scalar tail as in the whole row). So the
 // results are bit-identical for every thread count.
-// Barrier words at `sync` (i32 each): [0] arrivals, [1] generation, [2] abort, [3] how long (ms)
-// thread 0 waits at one barrier before it gives up on a thread that never arrives (a dead worker).
+// Barrier words at `sync` (i32 each): [0] arrivals, [2] abort, [3] how long (ms) thread 0 waits at
+// one barrier before it gives up on a thread that never arrives (a dead worker); the caller zeroes
+// [0] and [2] before each call. Arrivals only count up during a call: a thread's own arrival (one
+// atomic add, nothing else written) tells it which barrier it is at, and the k-th barrier opens
+// when the count reaches (k+1)·nth. No word is reset between barriers, so no reset can race an
+// arrival at the next one.
 // Workers spin a while, then sleep until woken; a page's main thread may not sleep, so thread 0
 // only spins, looking at the clock every SPIN_CLOCK spins.
 @inline const SPIN_SLEEP: i32 = 1 << 14;
@@ -18,31 +22,30 @@
 @external("env", "now") declare function now(): f64;
 
 /**
- * Wait until all nth threads have arrived. False when the call was aborted (thread 0 gave up on a
- * thread that did not come): the caller returns at once, and the TypeScript side reports it.
+ * Wait until all nth threads have arrived. False when the call was aborted (a thread gave up on
+ * one that did not come, or faulted): the caller returns at once, and the TypeScript side reports it.
  */
 export function barrier(sync: usize, nth: i32, tid: i32): bool {
   if (ASC_FEATURE_THREADS) {
     if (nth <= 1) return true;
-    const gen = atomic.load<i32>(sync, 4);
-    if (atomic.add<i32>(sync, 1) == nth - 1) { // the last to arrive opens the next generation
-      atomic.store<i32>(sync, 0);
-      atomic.add<i32>(sync, 1, 4);
-      atomic.notify(sync + 4, nth);
+    const old = atomic.add<i32>(sync, 1);
+    const open = (old / nth + 1) * nth; // the count at which this barrier opens
+    if (old == open - 1) { // the last to arrive
+      atomic.notify(sync, nth);
       return true;
     }
     let spins = 0, since: f64 = -1;
-    while (atomic.load<i32>(sync, 4) == gen) {
+    for (let seen = atomic.load<i32>(sync); seen < open; seen = atomic.load<i32>(sync)) {
       if (atomic.load<i32>(sync, 8) != 0) return false;
       spins++;
       if (tid != 0) {
-        if (spins > SPIN_SLEEP) atomic.wait<i32>(sync + 4, gen, 1_000_000); // 1 ms, then look again
+        if (spins > SPIN_SLEEP) atomic.wait<i32>(sync, seen, 1_000_000); // until the count moves, or 1 ms
       } else if ((spins & (SPIN_CLOCK - 1)) == 0) {
         const t = now();
         if (since < 0) since = t;
         else if (t - since > <f64>atomic.load<i32>(sync, 12)) {
           atomic.store<i32>(sync, 1, 8);
-          atomic.notify(sync + 4, nth);
+          atomic.notify(sync, nth);
           return false;
         }
       }

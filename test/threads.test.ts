@@ -91,6 +91,8 @@ describe("init({ threads })", () => {
     expect((await init({ backend: "simd", threads: "auto" })).threads).toBe(Math.min(4, Math.ceil(cores / 2)));
     expect(await init({ backend: "simd", threads: 2 })).toMatchObject({ backend: "simd", threads: 2 });
     expect(await init({ backend: "simd" })).toMatchObject({ threads: 2 }); // no threads option: the count is kept
+    expect(await init({ backend: "relaxed-simd" })).toMatchObject({ backend: "relaxed-simd", threads: 2 }); // also across builds
+    expect(await init({ backend: "simd" })).toMatchObject({ backend: "simd", threads: 2 });
     const s = await init({ backend: "scalar", threads: 2 });
     expect(s).toMatchObject({ backend: "scalar", threads: 1 });
     expect(s.threadsReason).toMatch(/scalar build/);

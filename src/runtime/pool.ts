@@ -47,10 +47,11 @@ function workerLoop(init: WorkerInit, post: (m: unknown) => void): void {
       // A call split over fewer threads than the pool has (its last argument, nth) leaves the rest out.
       if (init.tid < a[n - 1]) {
         try { fns[ctrl[2]](...a); } catch {
-          // Abort the call's barriers (sync, the argument before nth: word [2]) so no thread waits for this one.
-          const w = (a[n - 2] >>> 2) + 2, mem = new Int32Array(init.memory.buffer);
-          Atomics.store(mem, w, 1);
-          Atomics.notify(mem, w - 1);
+          // Abort the call's barriers (sync, the argument before nth: word [2]; sleepers wait on
+          // word [0]) so no thread waits for this one.
+          const w = a[n - 2] >>> 2, mem = new Int32Array(init.memory.buffer);
+          Atomics.store(mem, w + 2, 1);
+          Atomics.notify(mem, w);
           Atomics.store(ctrl, 5, 1);
         }
       }

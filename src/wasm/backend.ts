@@ -104,7 +104,9 @@ export class Backend {
 
   /** Threads for a sequence kernel of T steps that do `work` multiply-adds each: the pool's, or 1. */
   threadsFor(work: number, T: number): number {
-    return this.pool && work >= this.minThreadWork && work * T >= this.minCallWork ? this.pool.threads : 1;
+    // (A call meets at most 4T + 1 barriers; their arrivals are counted in one i32, sync.ts.)
+    return this.pool && work >= this.minThreadWork && work * T >= this.minCallWork && (4 * T + 1) * this.pool.threads < 2 ** 31
+      ? this.pool.threads : 1;
   }
 
   /**
@@ -123,7 +125,7 @@ export class Backend {
     i32[words + 2] = 0;
     i32[words + 3] = this.barrierTimeoutMs;
     let failed: string | null = null;
-    const abort = () => { const v = this.i32; Atomics.store(v, words + 2, 1); Atomics.notify(v, words + 1); };
+    const abort = () => { const v = this.i32; Atomics.store(v, words + 2, 1); Atomics.notify(v, words); };
     try {
       this.pool!.run(fn, name, args.slice(0, -1), () => this.i32[words + 2] !== 0, abort);
     } catch (e) {
@@ -295,8 +297,9 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
     return { backend: current.name, threads: current.threads };
   }
   const name = want === "auto" ? detectBackend() : want;
-  const auto = wantThreads === undefined || wantThreads === "auto";
-  let n = auto ? Math.min(4, Math.ceil(cores() / 2)) : wantThreads;
+  // Without the option, the count asked for last (at first 'auto'), also across a change of backend.
+  const asked = wantThreads ?? askedThreads;
+  let n = asked === "auto" ? Math.min(4, Math.ceil(cores() / 2)) : asked;
   let reason: string | undefined;
   const why = n > 1 ? noThreads(name, wasm !== undefined) : null;
   if (why) { reason = why; n = 1; }
@@ -320,8 +323,12 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
     if (wasm === undefined) loaded.set(name, be);
   }
   current = be;
+  askedThreads = asked;
   return reason === undefined ? { backend: name, threads: be.threads } : { backend: name, threads: be.threads, threadsReason: reason };
 }
+
+// The threads the last init() asked for.
+let askedThreads: number | "auto" = "auto";
 
 // Where two threads start to pay on this machine (2-core Xeon, Node 20, simd build): at 64K
 // multiply-adds per step (B = 1, H = 128) a 100-step forward gains 13 %, a 10-step one loses 12 %;
