@@ -21,6 +21,19 @@ function text(x, y, s, { size = 12, anchor = "start", weight = "normal", fill = 
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="${size}" text-anchor="${anchor}" font-weight="${weight}" fill="${fill}"${extra}>${esc(s)}</text>`;
 }
 
+// Vertical grid lines of a log axis from 10^lo to 10^hi at 1, 2 and 5 of each decade, labelled above `top`.
+function gridLines(out, lo, hi, xOf, top, bottom) {
+  for (let d = lo; d <= Math.ceil(hi); d++) {
+    for (const k of [1, 2, 5]) {
+      const v = k * 10 ** d;
+      if (Math.log10(v) > hi) break;
+      const x = xOf(v).toFixed(1);
+      out.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${bottom}" stroke="${k === 1 ? "#d4d4d4" : "#eee"}"/>`);
+      out.push(text(+x, top - 8, v >= 1 ? String(v) : v.toFixed(-d), { size: k === 1 ? 10 : 9, anchor: "middle", fill: k === 1 ? "#555" : "#999" }));
+    }
+  }
+}
+
 export function renderChart({ machine, date, run, measurements, threadRows = [] }) {
   const W = 980, left = 190, right = 80, plotW = W - left - right;
   const out = [];
@@ -60,15 +73,7 @@ export function renderChart({ machine, date, run, measurements, threadRows = [] 
   const barH = 13, gap = 3, groupGap = 16;
   const top = y + 8;
   const height = groups.reduce((h, g) => h + g.rows.length * (barH + gap) + groupGap, 0);
-  for (let d = lo; d <= Math.ceil(hi); d++) {
-    for (const k of [1, 2, 5]) {
-      const v = k * 10 ** d;
-      if (Math.log10(v) > hi) break;
-      const x = xOf(v).toFixed(1);
-      out.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${top + height - groupGap + 4}" stroke="${k === 1 ? "#d4d4d4" : "#eee"}"/>`);
-      out.push(text(+x, top - 8, v >= 1 ? String(v) : v.toFixed(-d), { size: k === 1 ? 10 : 9, anchor: "middle", fill: k === 1 ? "#555" : "#999" }));
-    }
-  }
+  gridLines(out, lo, hi, xOf, top, top + height - groupGap + 4);
   out.push(text(left - 10, top - 8, "GFLOP/s (log scale)", { size: 10, anchor: "end", fill: "#555" }));
   let gy = top;
   for (const g of groups) {
@@ -109,15 +114,7 @@ export function renderChart({ machine, date, run, measurements, threadRows = [] 
     const tx = (v) => left + ((Math.log10(v) - tlo) / (thi - tlo)) * plotW;
     const ttop = y + 8;
     const th = tg.reduce((h, g) => h + g.rows.length * (barH + gap) + groupGap, 0);
-    for (let d = tlo; d <= Math.ceil(thi); d++) {
-      for (const k of [1, 2, 5]) {
-        const v = k * 10 ** d;
-        if (Math.log10(v) > thi) break;
-        const x = tx(v).toFixed(1);
-        out.push(`<line x1="${x}" y1="${ttop - 4}" x2="${x}" y2="${ttop + th - groupGap + 4}" stroke="${k === 1 ? "#d4d4d4" : "#eee"}"/>`);
-        out.push(text(+x, ttop - 8, v >= 1 ? String(v) : v.toFixed(-d), { size: k === 1 ? 10 : 9, anchor: "middle", fill: k === 1 ? "#555" : "#999" }));
-      }
-    }
+    gridLines(out, tlo, thi, tx, ttop, ttop + th - groupGap + 4);
     let ty = ttop;
     for (const g of tg) {
       const gh = g.rows.length * (barH + gap) - gap;
