@@ -11,7 +11,7 @@
 // before the scratch was passed in can still be the old one.
 import { readFileSync } from "node:fs";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
-import { seededData } from "./lib/data.mjs";
+import { seededData, GEMM_SHAPES } from "./lib/data.mjs";
 
 ensureRelaxedSimd();
 const [oldPath, newPath] = process.argv.slice(2).filter((a) => a.endsWith(".wasm"));
@@ -35,13 +35,7 @@ function load(path) {
 }
 
 const panelSize = (K, N) => Math.ceil(N / 8) * 8 * K;
-const GEMMS = [
-  { name: "gemm M input projection", M: 3200, N: 1024, K: 128 },
-  { name: "gemm M recurrent", M: 32, N: 1024, K: 256 },
-  { name: "gemm L input projection", M: 3200, N: 2048, K: 512 },
-  { name: "gemm L recurrent", M: 64, N: 2048, K: 512 },
-  { name: "gemm S step GEMV", M: 1, N: 512, K: 128 },
-];
+const GEMMS = GEMM_SHAPES;
 const FWD = { T: 100, B: 32, I: 128, H: 256 };
 
 // Each case: run() for timing, out() the floats to compare after one run from the same start.

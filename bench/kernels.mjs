@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ensureRelaxedSimd } from "./lib/relaxed.mjs";
-import { seededData, maxAbsDiff } from "./lib/data.mjs";
+import { seededData, maxAbsDiff, GEMM_SHAPES } from "./lib/data.mjs";
 
 const relaxed = ensureRelaxedSimd();
 const quick = process.argv.includes("--quick");
@@ -106,13 +106,7 @@ function toPanels(b, K, N) {
   return out;
 }
 
-const SHAPES = [
-  { name: "M input projection (T·B×4H×I)", M: 3200, N: 1024, K: 128 },
-  { name: "M recurrent (B×4H×H)", M: 32, N: 1024, K: 256 },
-  { name: "L input projection (T·B×4H×I)", M: 3200, N: 2048, K: 512 },
-  { name: "L recurrent (B×4H×H)", M: 64, N: 2048, K: 512 },
-  { name: "S step GEMV (1×4H×H)", M: 1, N: 512, K: 128 },
-];
+const SHAPES = GEMM_SHAPES;
 const ACT_SIZES = [4096, 131072]; // in L1; the L workload's gate block (B·4H)
 
 function gemmCheck(b) {

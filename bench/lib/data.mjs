@@ -40,3 +40,12 @@ export const maxAbs = (a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 /** Forward FLOPs of one layer over a sequence: 2·B·T·4H·(I+H) (the two matrix products). */
 export const forwardFlops = ({ B, T, I, H }) => 2 * B * T * 4 * H * (I + H);
+
+/** The GEMM shapes of the M, L and S workloads (M×N×K: rows, gate columns, inner size), for the kernel benchmarks. */
+export const GEMM_SHAPES = [
+  { name: "M input projection (T·B×4H×I)", M: 3200, N: 1024, K: 128 },
+  { name: "M recurrent (B×4H×H)", M: 32, N: 1024, K: 256 },
+  { name: "L input projection (T·B×4H×I)", M: 3200, N: 2048, K: 512 },
+  { name: "L recurrent (B×4H×H)", M: 64, N: 2048, K: 512 },
+  { name: "S step GEMV (1×4H×H)", M: 1, N: 512, K: 128 },
+];
