@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { Linear, LSTMError, type Tensor } from "../src/index";
 import { BUILDS, use } from "./helpers/backends";
 import { mulberry32 } from "./helpers/ref";
+import { refLinear, refLinearBackward } from "./helpers/ref_layers";
 import { expectClose, TOL } from "./helpers/close";
 
 const SIZES = [1, 3, 5, 8, 9, 17];
@@ -16,34 +17,10 @@ function rand(rng: () => number, n: number, s = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (2 * rng() - 1) * s);
 }
 
-/** Float64 y [N,O] = x [N,In] · Wᵀ + b with W [O,In]. */
-function refForward(x: Float32Array, W: Float32Array, b: Float32Array, N: number, In: number, O: number): Float64Array {
-  const y = new Float64Array(N * O);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < O; o++) {
-      let s = b[o];
-      for (let i = 0; i < In; i++) s += x[n * In + i] * W[o * In + i];
-      y[n * O + o] = s;
-    }
-  }
-  return y;
-}
-
-/** Float64 dx = dy·W, dW = dyᵀ·x, db = Σ_n dy. */
-function refBackward(x: Float32Array, W: Float32Array, dy: Float32Array, N: number, In: number, O: number) {
-  const dx = new Float64Array(N * In), dW = new Float64Array(O * In), db = new Float64Array(O);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < O; o++) {
-      const g = dy[n * O + o];
-      db[o] += g;
-      for (let i = 0; i < In; i++) {
-        dx[n * In + i] += g * W[o * In + i];
-        dW[o * In + i] += g * x[n * In + i];
-      }
-    }
-  }
-  return { dx, dW, db };
-}
+// The float64 twins (helpers/ref_layers.ts) with no activation: y = x·Wᵀ + b; dx = dy·W, dW = dyᵀ·x, db = Σ dy.
+const refForward = (x: Float32Array, W: Float32Array, b: Float32Array, N: number, In: number, O: number) => refLinear(x, W, b, N, In, O, "none");
+const refBackward = (x: Float32Array, W: Float32Array, dy: Float32Array, N: number, In: number, O: number) =>
+  refLinearBackward(x, W, dy, dy, N, In, O, "none"); // (y is not read without an activation)
 
 const add = (a: Float64Array, b: Float64Array) => a.map((v, k) => v + b[k]);
 

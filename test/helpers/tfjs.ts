@@ -3,17 +3,9 @@
 // writes them from Keras, and our exports loaded back through tf.loadLayersModel.
 import * as tf from "@tensorflow/tfjs";
 
-/** mulberry32: a seeded uniform [0, 1) generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a seeded uniform [0, 1) generator (helpers/ref.ts). */
+export { mulberry32 as rng } from "./ref";
+import { mulberry32 as rng } from "./ref";
 
 /** Every weight of the model set from a seeded U(−scale, scale). */
 export function seedWeights(m: tf.LayersModel, seed: number, scale = 0.8): void {
